@@ -1,0 +1,230 @@
+"""Model cards: the validated ``card.json`` beside every model in ``zoo/models/<id>/``.
+
+The schema (documented field by field in ``docs/model-card.md``) borrows from the
+ONNX Model Zoo manifest (file, opset, sha256), MONAI bundle metadata (version,
+changelog, input/output format, intended use) and "Model Cards for Model
+Reporting" (training data, metrics with uncertainty, limitations).
+
+:func:`parse_card` checks everything the runtime and the pages rely on and raises
+:class:`~zoo.errors.CardError` naming the field; descriptive sections (metrics,
+training data) are kept as given so they can grow without a schema bump.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from zoo.errors import CardError, RecipeError
+from zoo.preprocess import Recipe
+
+SCHEMA_VERSION = 1
+Task = Literal["binary", "multiclass"]
+
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+_REQUIRED_TRAINING_DATA = ("source", "licence", "citation", "split")
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """Names of the ONNX outputs. Only ``probabilities`` is required.
+
+    ``probabilities`` has shape (N, C) with rows summing to 1, or (N, 1) holding the
+    positive-class probability of a binary model. ``cam`` has shape (N, h, w, C):
+    one class-activation map per label. ``embedding`` has shape (N, D).
+    """
+
+    probabilities: str = "probabilities"
+    cam: str | None = None
+    embedding: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    name: str
+    bytes: int
+    sha256: str
+    opset: int
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The parsed card; ``raw`` keeps the whole JSON document for display."""
+
+    id: str
+    name: str
+    version: str
+    task: Task
+    labels: tuple[str, ...]
+    positive_label: str | None
+    modalities: tuple[str, ...]
+    body_part: str
+    preprocessing: Recipe
+    outputs: ModelOutputs
+    file: ModelFile
+    default_threshold: float
+    operating_points: dict[str, float]
+    intended_use: str
+    limitations: tuple[str, ...]
+    architecture: dict[str, Any]
+    training_data: dict[str, Any]
+    metrics: dict[str, Any]
+    calibration: dict[str, Any]
+    validation_predictions: str | None
+    latency_ms: float | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def positive_index(self) -> int | None:
+        return None if self.positive_label is None else self.labels.index(self.positive_label)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.task == "binary"
+
+
+def parse_card(data: Any) -> ModelCard:
+    """Validate card JSON and return a :class:`ModelCard`.
+
+    Raises
+    ------
+    CardError
+        Naming the first field that is missing or wrong and what is allowed.
+    """
+    if not isinstance(data, Mapping):
+        raise CardError(f"a card must be a JSON object, got {type(data).__name__}")
+    schema = data.get("schema_version")
+    if schema != SCHEMA_VERSION:
+        raise CardError(f"schema_version must be {SCHEMA_VERSION}, got {schema!r}")
+    model_id = _text(data, "id")
+    if not _ID_PATTERN.match(model_id):
+        raise CardError(f"id {model_id!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+    task = _text(data, "task")
+    if task not in ("binary", "multiclass"):
+        raise CardError(f"task must be 'binary' or 'multiclass', got {task!r}")
+    labels = _labels(data)
+    positive = data.get("positive_label")
+    if task == "binary":
+        if len(labels) != 2:
+            raise CardError(f"a binary card needs exactly 2 labels, got {list(labels)}")
+        if positive not in labels:
+            raise CardError(f"positive_label must be one of {list(labels)}, got {positive!r}")
+    elif positive is not None:
+        raise CardError("positive_label must be null for a multiclass card")
+    try:
+        recipe = Recipe.from_dict(_mapping(data, "preprocessing"))
+    except RecipeError as exc:
+        raise CardError(f"preprocessing: {exc}") from exc
+    thresholds = _mapping(data, "thresholds")
+    default_threshold = _probability(thresholds.get("default"), "thresholds.default")
+    operating_points = {
+        str(name): _probability(value, f"thresholds.operating_points.{name}")
+        for name, value in _mapping(thresholds, "operating_points", optional=True).items()
+    }
+    training_data = _mapping(data, "training_data")
+    for key in _REQUIRED_TRAINING_DATA:
+        if not training_data.get(key):
+            raise CardError(f"training_data.{key} is required (provenance must be stated)")
+    limitations = data.get("limitations")
+    if not isinstance(limitations, list) or not limitations:
+        raise CardError("limitations must be a non-empty list of sentences")
+    latency = data.get("latency_ms")
+    return ModelCard(
+        id=model_id,
+        name=_text(data, "name"),
+        version=_text(data, "version"),
+        task=task,  # type: ignore[arg-type]
+        labels=labels,
+        positive_label=positive,
+        modalities=_modalities(data),
+        body_part=_text(data, "body_part"),
+        preprocessing=recipe,
+        outputs=_outputs(data),
+        file=_file(data),
+        default_threshold=default_threshold,
+        operating_points=operating_points,
+        intended_use=_text(data, "intended_use"),
+        limitations=tuple(str(item) for item in limitations),
+        architecture=_mapping(data, "architecture"),
+        training_data=dict(training_data),
+        metrics=_mapping(data, "metrics"),
+        calibration=_mapping(data, "calibration", optional=True),
+        validation_predictions=data.get("validation_predictions"),
+        latency_ms=None if latency is None else float(latency),
+        raw=dict(data),
+    )
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CardError(f"{key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _mapping(data: Mapping[str, Any], key: str, *, optional: bool = False) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None and optional:
+        return {}
+    if not isinstance(value, Mapping):
+        raise CardError(f"{key} must be an object, got {value!r}")
+    return dict(value)
+
+
+def _probability(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise CardError(f"{key} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise CardError(f"{key} must lie in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _labels(data: Mapping[str, Any]) -> tuple[str, ...]:
+    labels = data.get("labels")
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(label, str) and label for label in labels)
+    ):
+        raise CardError(f"labels must be a list of at least 2 names, got {labels!r}")
+    if len(set(labels)) != len(labels):
+        raise CardError(f"labels must be unique, got {labels!r}")
+    return tuple(labels)
+
+
+def _modalities(data: Mapping[str, Any]) -> tuple[str, ...]:
+    value = data.get("modality")
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise CardError(f"modality must be a DICOM modality code or a list of them, got {value!r}")
+    return tuple(v.upper() for v in values)
+
+
+def _outputs(data: Mapping[str, Any]) -> ModelOutputs:
+    outputs = _mapping(data, "outputs")
+    unknown = set(outputs) - {"probabilities", "cam", "embedding"}
+    if unknown:
+        raise CardError(f"outputs has unknown keys {sorted(unknown)}")
+    if not isinstance(outputs.get("probabilities"), str):
+        raise CardError("outputs.probabilities must name the ONNX output holding probabilities")
+    return ModelOutputs(**outputs)
+
+
+def _file(data: Mapping[str, Any]) -> ModelFile:
+    info = _mapping(data, "file")
+    name = info.get("name")
+    if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+        raise CardError(f"file.name must be a plain file name, got {name!r}")
+    sha = info.get("sha256")
+    if not isinstance(sha, str) or not _SHA256_PATTERN.match(sha):
+        raise CardError(f"file.sha256 must be 64 lowercase hex digits, got {sha!r}")
+    size, opset = info.get("bytes"), info.get("opset")
+    if not isinstance(size, int) or size <= 0:
+        raise CardError(f"file.bytes must be a positive integer, got {size!r}")
+    if not isinstance(opset, int) or opset < 7:
+        raise CardError(f"file.opset must be an integer ONNX opset, got {opset!r}")
+    return ModelFile(name=name, bytes=size, sha256=sha, opset=opset)

@@ -1,0 +1,270 @@
+"""``python -m zoo``: list models, predict on files, evaluate on a labelled set, describe a scan.
+
+Exit status: 0 on success; 2 on bad input (the reason on stderr). A batch with some
+unreadable files still scores the others, reports each bad one, and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from zoo.errors import ZooError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ZooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo",
+        description="MedZoo model zoo (research and teaching only; not for diagnosis).",
+    )
+    parser.add_argument("--models-dir", type=Path, help="model folder (default: zoo/models)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="the models with task, modality, labels, size")
+    listing.add_argument("--json", action="store_true", help="one JSON object per model")
+    listing.set_defaults(handler=_list)
+
+    predicting = commands.add_parser("predict", help="score scans with one model")
+    predicting.add_argument("--model", required=True, help="model id (see 'list')")
+    predicting.add_argument("--json", action="store_true", help="one JSON object per line")
+    predicting.add_argument("--threshold", type=float, help="override the card's threshold")
+    _add_scan_options(predicting)
+    predicting.add_argument("files", nargs="+", type=Path)
+    predicting.set_defaults(handler=_predict)
+
+    evaluating = commands.add_parser("evaluate", help="metrics on a labelled set")
+    evaluating.add_argument("--model", required=True)
+    evaluating.add_argument(
+        "--labels", required=True, type=Path, help="CSV with columns path,label"
+    )
+    evaluating.add_argument("--out", type=Path, help="write per-file scores to this CSV")
+    evaluating.add_argument("--threshold", type=float, help="override the card's threshold")
+    evaluating.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    _add_scan_options(evaluating)
+    evaluating.set_defaults(handler=_evaluate)
+
+    info = commands.add_parser("info", help="what a scan is (no patient identifiers)")
+    info.add_argument("--json", action="store_true")
+    _add_scan_options(info)
+    info.add_argument("file", type=Path)
+    info.set_defaults(handler=_info)
+    return parser
+
+
+def _add_scan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--window", help="DICOM window preset (lung, bone, brain, ...)")
+    parser.add_argument("--frame", type=int, help="frame of a multi-frame DICOM (from 0)")
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from zoo.registry import Registry
+
+    registry = Registry(args.models_dir)
+    for folder, problem in registry.problems.items():
+        print(f"warning: model folder {folder!r} skipped: {problem}", file=sys.stderr)
+    return registry
+
+
+def _list(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    rows = [
+        {
+            "id": e.card.id,
+            "task": e.card.task,
+            "modality": list(e.card.modalities),
+            "labels": list(e.card.labels),
+            "bytes": e.card.file.bytes,
+            "version": e.card.version,
+        }
+        for e in registry.entries()
+    ]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return EXIT_OK
+    if not rows:
+        print(f"No models in {registry.root}. See README.md ('Build the zoo') to make some.")
+        return EXIT_OK
+    _print_table(
+        ["id", "task", "modality", "labels", "size"],
+        [
+            [
+                r["id"],
+                r["task"],
+                ",".join(r["modality"]),
+                ", ".join(r["labels"]),
+                f"{r['bytes'] / 1e6:.1f} MB",
+            ]
+            for r in rows
+        ],
+    )
+    return EXIT_OK
+
+
+def _load(path: Path, args: argparse.Namespace) -> Any:
+    from zoo.imaging import load_scan
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        from zoo.errors import ScanError
+
+        raise ScanError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    return load_scan(data, filename=path.name, frame=args.frame, window=args.window)
+
+
+def _score_files(
+    args: argparse.Namespace, paths: Sequence[Path]
+) -> tuple[list[tuple[Path, Any]], list[tuple[Path, str]]]:
+    from zoo.runtime import predict
+
+    registry = _registry(args)
+    registry.get(args.model)  # an unknown id fails before any file is read
+    scored: list[tuple[Path, Any]] = []
+    failed: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            scan = _load(path, args)
+            (prediction,) = predict(args.model, [scan], registry=registry, threshold=args.threshold)
+        except ZooError as exc:
+            failed.append((path, str(exc)))
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            continue
+        scored.append((path, prediction))
+    return scored, failed
+
+
+def _predict(args: argparse.Namespace) -> int:
+    scored, failed = _score_files(args, args.files)
+    for path, p in scored:
+        if args.json:
+            record = {
+                "file": str(path),
+                "model": p.model_id,
+                "probabilities": p.probabilities,
+                "label": p.label,
+                "score": p.score,
+                "threshold": p.threshold,
+            }
+            print(json.dumps(record))
+        else:
+            probs = ", ".join(f"{k}={v:.3f}" for k, v in p.probabilities.items())
+            used = "" if p.threshold is None else f" (threshold {p.threshold:.3f})"
+            print(f"{path}: {p.label}{used}  [{probs}]")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from zoo.errors import ScanError
+    from zoo.evaluation import evaluate
+
+    rows = _read_label_csv(args.labels)
+    label_of = {args.labels.parent / path: label for path, label in rows}
+    registry = _registry(args)
+    card = registry.card(args.model)
+    unknown = sorted({label for _, label in rows} - set(card.labels))
+    if unknown:
+        raise ScanError(
+            f"{args.labels}: labels {unknown} are not among the model's {list(card.labels)}"
+        )
+    scored, failed = _score_files(args, list(label_of))
+    if not scored:
+        raise ScanError("no file in the labelled set could be scored")
+    y_true = np.array([card.labels.index(label_of[path]) for path, _ in scored])
+    probabilities = np.array([[p.probabilities[k] for k in card.labels] for _, p in scored])
+    threshold = card.default_threshold if args.threshold is None else args.threshold
+    report = evaluate(card, y_true, probabilities, threshold=threshold)
+    if args.out:
+        _write_scores(args.out, card.labels, scored, label_of)
+    if args.json:
+        print(json.dumps({"model": card.id, "n": len(scored), "failed": len(failed), **report}))
+    else:
+        print(f"{card.id} on {len(scored)} scans ({len(failed)} unreadable)")
+        _print_table(["metric", "value", "95% CI"], _report_rows(report))
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _read_label_csv(path: Path) -> list[tuple[str, str]]:
+    from zoo.errors import ScanError
+
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"path", "label"} <= set(reader.fieldnames):
+                raise ScanError(f"{path}: needs the columns path,label (got {reader.fieldnames})")
+            rows = [(row["path"], row["label"]) for row in reader]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScanError(f"{path}: cannot read the labels CSV ({exc})") from exc
+    if not rows:
+        raise ScanError(f"{path}: the labels CSV has no rows")
+    return rows
+
+
+def _write_scores(
+    out: Path, labels: Sequence[str], scored: list[tuple[Path, Any]], label_of: dict[Path, str]
+) -> None:
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", *[f"p_{k}" for k in labels], "predicted"])
+        for path, p in scored:
+            probs = [f"{p.probabilities[k]:.6f}" for k in labels]
+            writer.writerow([str(path), label_of[path], *probs, p.label])
+
+
+def _report_rows(report: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, value in report["metrics"].items():
+        if isinstance(value, dict):
+            ci = f"{value['ci'][0]:.3f}–{value['ci'][1]:.3f}" if value.get("ci") else ""
+            rows.append([name, _fmt(value["value"]), ci])
+        else:
+            rows.append([name, _fmt(value), ""])
+    return rows
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if np.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from zoo.imaging import describe_scan
+
+    description = describe_scan(_load(args.file, args))
+    if args.json:
+        print(json.dumps({"file": str(args.file), **description}, default=str))
+    else:
+        _print_table(["field", "value"], [[k, str(v)] for k, v in description.items()])
+    return EXIT_OK
+
+
+def _print_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | None = None
+) -> None:
+    out = out or sys.stdout
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, ["-" * w for w in widths], *rows):
+        print(
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip(), file=out
+        )

@@ -1,0 +1,178 @@
+"""The model registry: every ``zoo/models/<id>/`` folder with a ``card.json``.
+
+A folder holds ``card.json``, the ONNX file the card names (``file.name``) and,
+optionally, its validation predictions (``card["validation_predictions"]``, a CSV
+with ``case_id``, ``label`` and one ``p_<label>`` column per label, plus any
+metadata columns). A folder whose card is broken is listed in
+:attr:`Registry.problems` and left out; the rest of the zoo stays usable.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo.card import ModelCard, parse_card
+from zoo.errors import CardError, ModelNotFoundError
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODELS_DIR_ENV = "MEDZOO_MODELS_DIR"
+CARD_FILE = "card.json"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    card: ModelCard
+    directory: Path
+
+    @property
+    def id(self) -> str:
+        return self.card.id
+
+    @property
+    def model_path(self) -> Path:
+        return self.directory / self.card.file.name
+
+
+@dataclass(frozen=True)
+class ValidationPredictions:
+    """A model's predictions on its validation split.
+
+    ``y_true`` holds label indices into ``labels``; ``probabilities`` has shape
+    (N, C); ``metadata`` maps each extra CSV column to its values (for subgroups).
+    """
+
+    labels: tuple[str, ...]
+    case_ids: tuple[str, ...]
+    y_true: np.ndarray
+    probabilities: np.ndarray
+    metadata: dict[str, tuple[str, ...]]
+
+    def scores_for(self, label: str) -> np.ndarray:
+        return self.probabilities[:, self.labels.index(label)]
+
+    def is_positive(self, label: str) -> np.ndarray:
+        return (self.y_true == self.labels.index(label)).astype(np.int8)
+
+
+def models_dir() -> Path:
+    """The folder the zoo reads: ``$MEDZOO_MODELS_DIR`` or ``zoo/models``."""
+    override = os.environ.get(MODELS_DIR_ENV)
+    return Path(override) if override else DEFAULT_MODELS_DIR
+
+
+class Registry:
+    """The models found under ``root`` (read once; call :meth:`refresh` to rescan)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else models_dir()
+        self._entries: dict[str, ModelEntry] = {}
+        self.problems: dict[str, str] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        entries: dict[str, ModelEntry] = {}
+        problems: dict[str, str] = {}
+        folders = sorted(p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+        for folder in folders:
+            card_path = folder / CARD_FILE
+            if not card_path.is_file():
+                continue
+            try:
+                card = read_card(card_path)
+            except CardError as exc:
+                problems[folder.name] = str(exc)
+                continue
+            if card.id != folder.name:
+                problems[folder.name] = f"card id {card.id!r} differs from its folder name"
+                continue
+            entries[card.id] = ModelEntry(card=card, directory=folder)
+        self._entries, self.problems = entries, problems
+
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
+    def entries(self) -> list[ModelEntry]:
+        return list(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self._entries
+
+    def get(self, model_id: str) -> ModelEntry:
+        try:
+            return self._entries[model_id]
+        except KeyError:
+            known = ", ".join(self._entries) or "none: see README to build or download models"
+            hint = f" ({self.problems[model_id]})" if model_id in self.problems else ""
+            raise ModelNotFoundError(
+                f"no model {model_id!r} in {self.root}{hint}; available: {known}"
+            ) from None
+
+    def card(self, model_id: str) -> ModelCard:
+        return self.get(model_id).card
+
+    def for_modality(self, modality: str) -> list[ModelEntry]:
+        """Models whose card lists ``modality`` first, then the rest."""
+        modality = modality.upper()
+        matching = [e for e in self._entries.values() if modality in e.card.modalities]
+        return matching + [e for e in self._entries.values() if e not in matching]
+
+    def validation_predictions(self, model_id: str) -> ValidationPredictions:
+        entry = self.get(model_id)
+        if not entry.card.validation_predictions:
+            raise CardError(f"model {model_id!r} ships no validation predictions")
+        return read_validation_predictions(
+            entry.directory / entry.card.validation_predictions, entry.card.labels
+        )
+
+
+def read_card(path: str | Path) -> ModelCard:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CardError(f"cannot read {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise CardError(f"{path} is not valid JSON: {exc}") from exc
+    return parse_card(data)
+
+
+def read_validation_predictions(path: str | Path, labels: tuple[str, ...]) -> ValidationPredictions:
+    """Read a validation CSV written by ``export`` (see the module docstring)."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise CardError(f"cannot read validation predictions {path}: {exc}") from exc
+    score_columns = [f"p_{label}" for label in labels]
+    header = set(rows[0]) if rows else set()
+    missing = [c for c in ("case_id", "label", *score_columns) if c not in header]
+    if missing:
+        raise CardError(f"{path.name} lacks columns {missing}")
+    index = {label: i for i, label in enumerate(labels)}
+    try:
+        y_true = np.array([index[row["label"]] for row in rows], dtype=np.int64)
+        probabilities = np.array(
+            [[float(row[c]) for c in score_columns] for row in rows], dtype=np.float64
+        )
+    except KeyError as exc:
+        raise CardError(f"{path.name}: label {exc} is not one of {list(labels)}") from exc
+    except ValueError as exc:
+        raise CardError(f"{path.name}: a score is not a number ({exc})") from exc
+    extra = [c for c in rows[0] if c not in {"case_id", "label", *score_columns}]
+    return ValidationPredictions(
+        labels=labels,
+        case_ids=tuple(row["case_id"] for row in rows),
+        y_true=y_true,
+        probabilities=probabilities,
+        metadata={c: tuple(row[c] for row in rows) for c in extra},
+    )

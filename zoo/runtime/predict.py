@@ -1,0 +1,136 @@
+"""Batched prediction: scans in, per-label probabilities (and maps) out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zoo.card import ModelCard
+from zoo.errors import ModelRuntimeError
+from zoo.imaging.scan import Scan
+from zoo.preprocess import Preprocessed, preprocess
+from zoo.registry import Registry
+from zoo.runtime.session import get_session
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One scan's result from one model.
+
+    ``score`` is the positive-label probability of a binary model and the top
+    probability of a multiclass one. ``label`` is the positive label when
+    ``score >= threshold`` (binary), else the other one; for multiclass models it is
+    the most probable label and ``threshold`` is None. ``cam`` (h, w, C) and
+    ``embedding`` (D,) come from the model's extra outputs when it has them;
+    ``extras`` holds any further outputs.
+    """
+
+    model_id: str
+    labels: tuple[str, ...]
+    probabilities: dict[str, float]
+    label: str
+    score: float
+    threshold: float | None
+    latency_ms: float
+    cam: np.ndarray | None = None
+    embedding: np.ndarray | None = None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    preprocessed: Preprocessed | None = field(default=None, repr=False)
+
+
+def predict(
+    model_id: str,
+    scans: Sequence[Scan],
+    *,
+    registry: Registry | None = None,
+    threshold: float | None = None,
+    batch_size: int = 8,
+    keep_preprocessed: bool = False,
+) -> list[Prediction]:
+    """Run ``model_id`` on ``scans`` (in batches) and return one prediction per scan.
+
+    ``threshold`` overrides the card's default threshold for binary models.
+    """
+    registry = registry if registry is not None else Registry()
+    entry = registry.get(model_id)
+    session = get_session(entry)
+    card = entry.card
+    results: list[Prediction] = []
+    for start in range(0, len(scans), max(1, batch_size)):
+        chunk = scans[start : start + batch_size]
+        prepared = [preprocess(scan, card.preprocessing) for scan in chunk]
+        batch = np.concatenate([p.input for p in prepared], axis=0)
+        began = time.perf_counter()
+        outputs = session.run(batch)
+        per_scan_ms = (time.perf_counter() - began) * 1000 / len(chunk)
+        probabilities = _probability_matrix(card, outputs[card.outputs.probabilities])
+        for i, prep in enumerate(prepared):
+            results.append(
+                _prediction(
+                    card,
+                    probabilities[i],
+                    outputs,
+                    i,
+                    threshold,
+                    per_scan_ms,
+                    prep if keep_preprocessed else None,
+                )
+            )
+    return results
+
+
+def _probability_matrix(card: ModelCard, raw: np.ndarray) -> np.ndarray:
+    raw = np.asarray(raw, dtype=np.float64).reshape(raw.shape[0], -1)
+    if not np.all(np.isfinite(raw)):
+        raise ModelRuntimeError(f"model {card.id!r} returned non-finite probabilities")
+    raw = np.clip(raw, 0.0, 1.0)
+    n_labels = len(card.labels)
+    if raw.shape[1] == n_labels:
+        return raw
+    if card.is_binary and raw.shape[1] == 1:
+        positive = raw[:, 0]
+        matrix = np.empty((raw.shape[0], 2))
+        matrix[:, card.positive_index] = positive
+        matrix[:, 1 - card.positive_index] = 1.0 - positive
+        return matrix
+    raise ModelRuntimeError(
+        f"model {card.id!r} returned {raw.shape[1]} probabilities for {n_labels} labels"
+    )
+
+
+def _prediction(
+    card: ModelCard,
+    probabilities: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    index: int,
+    threshold: float | None,
+    latency_ms: float,
+    prepared: Preprocessed | None,
+) -> Prediction:
+    named = {card.outputs.probabilities, card.outputs.cam, card.outputs.embedding}
+    by_label = {label: float(p) for label, p in zip(card.labels, probabilities, strict=True)}
+    if card.is_binary:
+        used = card.default_threshold if threshold is None else float(threshold)
+        score = by_label[card.positive_label]
+        negative = next(label for label in card.labels if label != card.positive_label)
+        label = card.positive_label if score >= used else negative
+    else:
+        used = None
+        top = int(np.argmax(probabilities))
+        label, score = card.labels[top], float(probabilities[top])
+    return Prediction(
+        model_id=card.id,
+        labels=card.labels,
+        probabilities=by_label,
+        label=label,
+        score=score,
+        threshold=used,
+        latency_ms=latency_ms,
+        cam=outputs[card.outputs.cam][index] if card.outputs.cam else None,
+        embedding=outputs[card.outputs.embedding][index] if card.outputs.embedding else None,
+        extras={k: v[index] for k, v in outputs.items() if k not in named},
+        preprocessed=prepared,
+    )

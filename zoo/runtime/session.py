@@ -1,0 +1,144 @@
+"""ONNX Runtime sessions, verified against their cards and shared by every caller.
+
+A session is created once per model file and reused by all Streamlit sessions and
+threads (``InferenceSession.run`` is thread-safe). Before a file is loaded its
+SHA-256 is compared with the card; the bytes hashed are the bytes loaded, so a file
+swapped between the check and the load cannot slip through. Each lookup stats the
+file: one removed or rewritten while the app runs is dropped from the cache and
+verified afresh, so a corrupted model is refused while the others keep working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from zoo.card import ModelCard
+from zoo.errors import ModelIntegrityError, ModelRuntimeError
+from zoo.registry import ModelEntry
+from zoo.runtime.providers import available_cpus, select_providers
+
+MAX_CACHED_SESSIONS = 8
+
+
+@dataclass
+class ModelSession:
+    card: ModelCard
+    session: ort.InferenceSession
+    input_name: str
+    output_names: list[str]
+    providers: list[str]
+
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Run one batch; returns every exported output by name."""
+        try:
+            values = self.session.run(self.output_names, {self.input_name: batch})
+        except Exception as exc:  # ORT raises its own exception types for shape/type errors
+            raise ModelRuntimeError(f"model {self.card.id!r} failed to run: {exc}") from exc
+        return dict(zip(self.output_names, values, strict=True))
+
+
+_cache: OrderedDict[tuple, ModelSession] = OrderedDict()
+_lock = threading.Lock()
+_load_lock = threading.Lock()
+
+
+def get_session(entry: ModelEntry) -> ModelSession:
+    """The cached, verified session of a registry entry (loaded on first use)."""
+    path = entry.model_path
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        _forget(path)
+        raise ModelIntegrityError(
+            f"model {entry.id!r}: file {path.name} is missing ({exc.strerror}); "
+            "reinstall the model or remove its folder"
+        ) from exc
+    key = (str(path), entry.card.file.sha256, stat.st_mtime_ns, stat.st_size)
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    with _load_lock:  # one load at a time: concurrent first users share one session
+        with _lock:
+            if key in _cache:
+                return _cache[key]
+        session = _load(entry, path)
+        with _lock:
+            _forget(path, locked=True)
+            _cache[key] = session
+            while len(_cache) > MAX_CACHED_SESSIONS:
+                _cache.popitem(last=False)
+    return session
+
+
+def clear_sessions() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def cached_session_count() -> int:
+    return len(_cache)
+
+
+def _forget(path: Path, *, locked: bool = False) -> None:
+    def drop() -> None:
+        for key in [k for k in _cache if k[0] == str(path)]:
+            del _cache[key]
+
+    if locked:
+        drop()
+    else:
+        with _lock:
+            drop()
+
+
+def _load(entry: ModelEntry, path: Path) -> ModelSession:
+    card = entry.card
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelIntegrityError(f"model {card.id!r}: cannot read {path.name}: {exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != card.file.sha256:
+        raise ModelIntegrityError(
+            f"model {card.id!r} refused: {path.name} has SHA-256 {digest[:12]}…, its card "
+            f"says {card.file.sha256[:12]}…; the file is corrupt or was replaced"
+        )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = available_cpus()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # ORT's warnings are not for end users
+    providers = select_providers()
+    try:
+        session = ort.InferenceSession(data, sess_options=options, providers=providers)
+    except Exception as exc:  # ORT raises its own exception types for invalid graphs
+        raise ModelIntegrityError(f"model {card.id!r}: ONNX Runtime cannot load it: {exc}") from exc
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ModelIntegrityError(f"model {card.id!r} must have one input, has {len(inputs)}")
+    output_names = [o.name for o in session.get_outputs()]
+    declared = [
+        n for n in (card.outputs.probabilities, card.outputs.cam, card.outputs.embedding) if n
+    ]
+    missing = [n for n in declared if n not in output_names]
+    if missing:
+        raise ModelIntegrityError(
+            f"model {card.id!r}: outputs {missing} named in its card are not in the graph "
+            f"(it has {output_names})"
+        )
+    return ModelSession(
+        card=card,
+        session=session,
+        input_name=inputs[0].name,
+        output_names=output_names,
+        providers=session.get_providers(),
+    )
