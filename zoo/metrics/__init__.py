@@ -75,7 +75,6 @@ __all__ = [
     "DeLongUnpairedResult",
     "ThresholdTable",
     "UndefinedMetricWarning",
-    "wilson_interval",
     "accuracy",
     "auc_ci_bootstrap",
     "auc_ci_delong",
@@ -105,5 +104,6 @@ __all__ = [
     "threshold_for_specificity",
     "threshold_metrics",
     "top_label_ece",
+    "wilson_interval",
     "youden_threshold",
 ]
