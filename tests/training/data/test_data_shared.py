@@ -1,0 +1,51 @@
+"""The shared loaders on the real data sets in ../shared/data (skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.data import (
+    group_split,
+    load_multiclass_cxr,
+    load_shared_brain_mri,
+    load_shared_chest_xray,
+    load_shared_lung_ct,
+    load_shared_tb_xray,
+)
+
+pytestmark = pytest.mark.shared
+
+
+def test_documented_counts(shared_data: Path):
+    mass = load_shared_chest_xray(shared_data / "chest_xray", task="mass")
+    assert mass.counts() == {"no_finding": 1146, "mass": 65}
+    pneumonia = load_shared_chest_xray(shared_data, task="pneumonia")
+    assert pneumonia.counts() == {"no_finding": 1146, "pneumonia": 431}
+    lung = load_shared_lung_ct(shared_data / "lung_ct")
+    assert lung.counts() == {"normal": 309, "benign": 77, "malignant": 403}
+    assert load_shared_lung_ct(shared_data, classes=("benign", "malignant")).counts() == {
+        "benign": 77,
+        "malignant": 403,
+    }
+    brain = load_shared_brain_mri(shared_data / "brain_mri")
+    assert brain.counts() == {"glioma": 220, "meningioma": 209, "notumor": 318, "pituitary": 228}
+    tb = load_shared_tb_xray(shared_data / "tb_xray")
+    assert tb.counts() == {"normal": 531, "tuberculosis": 521}
+    tinted = tb.metadata["tinted"].to_numpy() == 1
+    assert tinted.any() and {tb.labels[i] for i in np.flatnonzero(tinted)} == {"tuberculosis"}
+    multi = load_multiclass_cxr(shared_data)
+    assert multi.counts() == {"normal": 1146 + 531, "pneumonia": 431, "tuberculosis": 521}
+    assert set(multi.metadata["collection"]) == {"nih", "tb_xray"}
+
+
+def test_chest_xray_split_is_patient_disjoint(shared_data: Path):
+    data = load_shared_chest_xray(shared_data, task="mass")
+    split = group_split(data, validation_fraction=0.2, seed=0)
+    patients = np.asarray(data.metadata["patient_id"], dtype=object)
+    assert not set(patients[split.train]) & set(patients[split.validation])
+    assert len(split.train) + len(split.validation) == len(data)
+    val = data.subset(split.validation).counts()
+    assert 10 <= val["mass"] <= 16  # about 20 % of the 65 masses
