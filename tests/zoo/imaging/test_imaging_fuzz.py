@@ -1,0 +1,138 @@
+"""Bounded fuzzing: any bytes give a valid Scan or a ScanError, nothing else."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from zoo.errors import ScanError
+from zoo.imaging import Scan, load_scan
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,  # write nothing into the repository
+    derandomize=True,  # the same examples on every run and machine
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+MAX_PIXELS = 4_000_000  # keeps a mutated header from asking for much memory
+
+
+def _seed_png() -> bytes:
+    y, x = np.mgrid[0:24, 0:32]
+    rgb = np.stack([x * 8, y * 10, (x + y) * 4], -1).astype(np.uint8)
+    bio = io.BytesIO()
+    Image.fromarray(rgb).save(bio, "PNG")
+    return bio.getvalue()
+
+
+def _seed_jpeg() -> bytes:
+    y, x = np.mgrid[0:24, 0:32]
+    bio = io.BytesIO()
+    Image.fromarray(((x * 8 + y * 3) % 256).astype(np.uint8)).save(bio, "JPEG")
+    return bio.getvalue()
+
+
+def _seed_dicom() -> bytes:
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SOPClassUID = CTImageStorage
+    ds.Modality = "CT"
+    ds.Rows, ds.Columns = 12, 10
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.PixelRepresentation = 0
+    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+    ds.WindowCenter, ds.WindowWidth = 40, 400
+    ds.PixelData = (np.arange(120, dtype=np.uint16) * 30).tobytes()
+    bio = io.BytesIO()
+    pydicom.dcmwrite(bio, ds, enforce_file_format=True)
+    return bio.getvalue()
+
+
+def _seed_rle_dicom() -> bytes:
+    from pydicom.data import get_testdata_file
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = get_testdata_file("MR_small_RLE.dcm", download=False)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+SEEDS = {
+    "png": _seed_png(),
+    "jpeg": _seed_jpeg(),
+    "dicom": _seed_dicom(),
+    "dicom_rle": _seed_rle_dicom(),
+}
+
+
+def _check(data: bytes) -> None:
+    try:
+        scan = load_scan(data, filename="fuzz.bin", max_pixels=MAX_PIXELS)
+    except ScanError:
+        return
+    assert isinstance(scan, Scan)
+    px = scan.pixels
+    assert px.dtype == np.float32 and px.ndim in (2, 3)
+    assert np.isfinite(px).all()
+    assert px.size == 0 or (px.min() >= 0.0 and px.max() <= 1.0)
+
+
+@st.composite
+def _mutated(draw, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    flips = draw(
+        st.lists(
+            st.tuples(st.integers(0, len(seed) - 1), st.integers(0, 255)),
+            min_size=0,
+            max_size=8,
+        )
+    )
+    for position, value in flips:
+        data[position] = value
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+class TestFuzz:
+    @FUZZ
+    @given(st.binary(max_size=4096))
+    def test_arbitrary_bytes(self, data):
+        _check(data)
+
+    @FUZZ
+    @given(st.binary(min_size=1, max_size=512))
+    def test_arbitrary_bytes_after_dicom_preamble(self, tail):
+        _check(bytes(128) + b"DICM" + tail)
+
+    @pytest.mark.parametrize("kind", sorted(SEEDS))
+    def test_mutations(self, kind):
+        @FUZZ
+        @given(_mutated(SEEDS[kind]))
+        def run(data):
+            _check(data)
+
+        run()
+
+    @pytest.mark.parametrize("kind", sorted(SEEDS))
+    def test_seeds_decode(self, kind):
+        assert load_scan(SEEDS[kind]).pixels.size > 0
