@@ -1,0 +1,244 @@
+"""Keras → ONNX export with tf2onnx, a parity check, and float16 / int8 variants.
+
+The exported graph has one input ``input`` (N, H, W, C) with a dynamic batch axis and
+three outputs: ``probabilities``, ``cam`` (see :mod:`export.cam`) and ``embedding``.
+Conversion goes through ``tf2onnx.convert.from_function`` (``from_keras`` fails on
+Sequential models under Keras 3) at a pinned opset, and the result must match Keras to
+``PARITY_ATOL`` on real inputs or the export fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+
+from export import tf2onnx_fixes
+from export.cam import explainer
+
+OPSET = 17
+PARITY_ATOL = 1e-4
+OUTPUT_NAMES = ("probabilities", "cam", "embedding")
+
+
+class ExportError(RuntimeError):
+    """The exported model does not reproduce the Keras model."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    bytes: int
+    opset: int
+    node_counts: dict[str, int]
+    max_probability_error: float
+    cam_correlation: float
+    seconds: float
+
+
+def to_onnx(
+    model: keras.Model, path: str | Path, sample_inputs: np.ndarray, *, opset: int = OPSET
+) -> ExportResult:
+    """Export ``model`` with explanation outputs to ``path`` and check it on ``sample_inputs``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    explained = explainer(model)
+    spec = (tf.TensorSpec((None, *model.input.shape[1:]), tf.float32, name="input"),)
+
+    @tf.function(input_signature=spec)
+    def serve(images):
+        outputs = explained(images, training=False)
+        return {name: tf.identity(outputs[name], name=name) for name in OUTPUT_NAMES}
+
+    started = time.perf_counter()
+    tf2onnx_fixes.apply()
+    onnx_model, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
+    _rename_outputs(onnx_model)
+    _deduplicate_initializers(onnx_model)
+    onnx.checker.check_model(onnx_model)
+    onnx.save(onnx_model, str(path))
+    seconds = time.perf_counter() - started
+
+    error, correlation = parity(explained, path, sample_inputs)
+    if error > PARITY_ATOL:
+        raise ExportError(
+            f"ONNX probabilities differ from Keras by {error:.2e} > {PARITY_ATOL:.0e}; "
+            f"the export of {model.name} is not faithful"
+        )
+    return ExportResult(
+        path=path,
+        bytes=path.stat().st_size,
+        opset=opset,
+        node_counts=dict(Counter(node.op_type for node in onnx_model.graph.node)),
+        max_probability_error=error,
+        cam_correlation=correlation,
+        seconds=seconds,
+    )
+
+
+def parity(explained: keras.Model, path: Path, inputs: np.ndarray) -> tuple[float, float]:
+    """Max |ONNX − Keras| on probabilities and the worst per-image CAM correlation."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    onnx_out = dict(
+        zip(OUTPUT_NAMES, session.run(list(OUTPUT_NAMES), {"input": inputs}), strict=True)
+    )
+    keras_out = explained(inputs, training=False)
+    error = float(
+        np.max(np.abs(onnx_out["probabilities"] - np.asarray(keras_out["probabilities"])))
+    )
+    return error, cam_agreement(onnx_out["cam"], np.asarray(keras_out["cam"]))
+
+
+def cam_agreement(cam_a: np.ndarray, cam_b: np.ndarray) -> float:
+    """Lowest Pearson correlation over images and maps (1.0 where both maps are flat)."""
+    worst = 1.0
+    for a, b in zip(
+        np.moveaxis(cam_a, -1, 1).reshape(-1, *cam_a.shape[1:3]),
+        np.moveaxis(cam_b, -1, 1).reshape(-1, *cam_b.shape[1:3]),
+        strict=True,
+    ):
+        a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+        if a.std() < 1e-12 and b.std() < 1e-12:
+            continue
+        worst = min(worst, float(np.corrcoef(a, b)[0, 1]))
+    return worst
+
+
+def _rename_outputs(model: onnx.ModelProto) -> None:
+    """tf2onnx names outputs after the function's dict keys, sometimes with suffixes."""
+    for output in model.graph.output:
+        for name in OUTPUT_NAMES:
+            if output.name != name and output.name.split(":")[0] == name:
+                old = output.name
+                for node in model.graph.node:
+                    node.output[:] = [name if o == old else o for o in node.output]
+                output.name = name
+
+
+def _deduplicate_initializers(model: onnx.ModelProto) -> None:
+    """The CAM reuses the head's kernels; tf2onnx stores each use as its own copy."""
+    import hashlib
+
+    keep: dict[tuple, str] = {}
+    rename: dict[str, str] = {}
+    unique = []
+    for tensor in model.graph.initializer:
+        values = onnx.numpy_helper.to_array(tensor)
+        key = (tensor.data_type, tuple(tensor.dims), hashlib.sha1(values.tobytes()).hexdigest())
+        if key in keep:
+            rename[tensor.name] = keep[key]
+        else:
+            keep[key] = tensor.name
+            unique.append(tensor)
+    if not rename:
+        return
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(unique)
+    for node in model.graph.node:
+        node.input[:] = [rename.get(name, name) for name in node.input]
+
+
+def to_float16(source: str | Path, target: str | Path) -> Path:
+    """Float16 weights and compute, float32 inputs and outputs."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True)
+    _sort_topologically(model.graph)  # the converter appends its input Casts at the end
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+    return Path(target)
+
+
+def _sort_topologically(graph: onnx.GraphProto) -> None:
+    known = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        ready = [n for n in pending if all(name in known for name in n.input)]
+        if not ready:
+            raise ExportError("the float16 graph has a cycle or an undefined input")
+        for node in ready:
+            ordered.append(node)
+            known.update(node.output)
+        pending = [n for n in pending if n not in ready]
+    del graph.node[:]
+    graph.node.extend(ordered)
+
+
+def to_int8(source: str | Path, target: str | Path, calibration: np.ndarray) -> Path:
+    """Static QDQ int8 quantization, calibrated on training images (never validation)."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._batches: Iterator[np.ndarray] = iter(
+                calibration[i : i + 1] for i in range(len(calibration))
+            )
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            batch = next(self._batches, None)
+            return None if batch is None else {"input": batch.astype(np.float32)}
+
+    prepared = Path(target).with_suffix(".pre.onnx")
+    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+    quantize_static(
+        str(prepared),
+        str(target),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        # keep the explanation and probability tails in float: they are tiny and
+        # quantizing them costs heatmap fidelity for no speed
+        nodes_to_exclude=_tail_nodes(onnx.load(str(prepared))),
+    )
+    prepared.unlink(missing_ok=True)
+    return Path(target)
+
+
+def _tail_nodes(model: onnx.ModelProto) -> list[str]:
+    """Nodes after the feature map: the head, the CAM arithmetic and the outputs."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    tail: set[str] = set()
+    frontier = [o.name for o in model.graph.output]
+    while frontier:
+        node = producers.get(frontier.pop())
+        if node is None or node.name in tail or node.op_type == "Conv":
+            continue
+        tail.add(node.name)
+        frontier.extend(node.input)
+    return sorted(tail)
+
+
+def latency_ms(
+    path: str | Path, inputs: np.ndarray, *, repeats: int = 20, threads: int | None = None
+) -> float:
+    """Median single-image CPU latency of an ONNX file."""
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    one = inputs[:1].astype(np.float32)
+    session.run(None, {"input": one})
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        session.run(None, {"input": one})
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.median(times))

@@ -1,0 +1,254 @@
+"""``python -m training export``: a run folder becomes a zoo model folder.
+
+Writes into ``zoo/models/<id>/``: ``model.onnx`` (float32, or the int8 / float16
+variant when asked), ``card.json`` (validated by ``zoo.card.parse_card`` before it is
+written), ``validation.csv`` (the shipped file's own predictions on the validation
+split), ``history.json`` and ``split.csv``. Validation metrics, operating points and
+calibration are computed from the ONNX model as served, on the validation side of the
+saved split only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import onnxruntime as ort
+
+from export.onnx_export import OPSET, ExportResult, latency_ms, to_float16, to_int8, to_onnx
+from training.data import load_arrays, load_split
+from training.datasets import load_labelled
+from training.recipe import parse_recipe
+from zoo.card import parse_card
+from zoo.evaluation import evaluate
+from zoo.metrics import ThresholdTable
+
+VARIANTS = ("float32", "float16", "int8")
+
+
+def export_run(
+    run_dir: str | Path,
+    target: str | Path,
+    *,
+    variant: str = "float32",
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Export a trained run; returns a summary (sizes, parity, latency, AUC per variant)."""
+    run_dir, target = Path(run_dir), Path(target)
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    recipe_data = json.loads((run_dir / "recipe.json").read_text())
+    recipe = parse_recipe(recipe_data)
+    model = keras.models.load_model(run_dir / "model.keras")
+    smoke = recipe.data.get("source") == "synthetic" and recipe.id.endswith("-smoke")
+    labelled = load_labelled(recipe, data_dir=data_dir, run_dir=run_dir, smoke=smoke)
+    split = load_split(run_dir / "split.csv", labelled)
+    inputs = load_arrays(labelled, recipe.preprocessing, cache_dir="cache")
+    index = {label: i for i, label in enumerate(recipe.labels)}
+    y = np.array([index[label] for label in labelled.labels])
+    train_x, val_idx = inputs[split.train], split.validation
+
+    target.mkdir(parents=True, exist_ok=True)
+    float32_path = target / "model.float32.onnx"
+    result = to_onnx(model, float32_path, inputs[val_idx][:16])
+    model_path = target / "model.onnx"
+    if variant == "float16":
+        to_float16(float32_path, model_path)
+    elif variant == "int8":
+        rng = np.random.default_rng(recipe.seed)
+        calibration = train_x[rng.permutation(len(train_x))[:64]]
+        to_int8(float32_path, model_path, calibration)
+    else:
+        shutil.copyfile(float32_path, model_path)
+
+    probabilities = {
+        name: _onnx_probabilities(path, inputs[val_idx], len(recipe.labels))
+        for name, path in (("float32", float32_path), (variant, model_path))
+    }
+    float32_path.unlink()
+    card = build_card(
+        recipe_data,
+        model,
+        result,
+        model_path,
+        y[val_idx],
+        probabilities,
+        labelled,
+        split,
+        inputs[val_idx][:1],
+    )
+    parse_card(card)  # never ship a card the registry would refuse
+    (target / "card.json").write_text(json.dumps(card, indent=2))
+    _write_predictions(
+        target / "validation.csv", labelled, val_idx, y, probabilities[variant], recipe.labels
+    )
+    for name in ("history.json", "split.csv", "search.json"):
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, target / name)
+    return {"card": card, "export": result}
+
+
+def _onnx_probabilities(path: Path, inputs: np.ndarray, n_labels: int) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = np.concatenate(
+        [
+            session.run(["probabilities"], {"input": inputs[i : i + 16]})[0]
+            for i in range(0, len(inputs), 16)
+        ]
+    ).astype(np.float64)
+    if out.shape[1] == 1 and n_labels == 2:
+        out = np.column_stack([1 - out[:, 0], out[:, 0]])
+    return out
+
+
+def operating_points(y_positive: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    table = ThresholdTable(y_positive, score)
+    points = {
+        "youden": table.youden_threshold(),
+        "sensitivity_90": table.threshold_for_sensitivity(0.90),
+        "sensitivity_95": table.threshold_for_sensitivity(0.95),
+        "specificity_90": table.threshold_for_specificity(0.90),
+        "specificity_95": table.threshold_for_specificity(0.95),
+    }
+    return {k: float(min(1.0, max(0.0, v))) for k, v in points.items() if np.isfinite(v)}
+
+
+def build_card(
+    recipe: dict[str, Any],
+    model: keras.Model,
+    result: ExportResult,
+    model_path: Path,
+    y_val: np.ndarray,
+    probabilities: dict[str, np.ndarray],
+    labelled,
+    split,
+    one_input: np.ndarray,
+) -> dict[str, Any]:
+    labels = recipe["labels"]
+    binary = len(labels) == 2
+    shipped = probabilities[next(reversed(probabilities))]
+    data = model_path.read_bytes()
+    card_text = recipe.get("card", {})
+    positive = recipe.get("positive_label") or (labels[-1] if binary else None)
+    thresholds: dict[str, Any] = {"default": 0.5, "operating_points": {}}
+    if binary:
+        pos = labels.index(positive)
+        points = operating_points((y_val == pos).astype(int), shipped[:, pos])
+        thresholds = {
+            "default": points.get("youden", 0.5),
+            "chosen_by": "Youden J on validation",
+            "operating_points": points,
+        }
+    stub = parse_card(_minimal_card(recipe, positive, data, thresholds))
+    report = evaluate(stub, y_val, shipped, threshold=thresholds["default"] if binary else None)
+    variants = {name: evaluate(stub, y_val, p)["metrics"] for name, p in probabilities.items()}
+    counts = {side: _counts(labelled, idx) for side, idx in split.sides()}
+    training_data = {
+        **card_text.get("training_data", {}),
+        "counts": counts,
+        "split": {
+            "method": f"group-disjoint by {card_text.get('group_column', 'group')}, stratified",
+            "seed": split.seed,
+            "file": "split.csv",
+        },
+    }
+    training_data.setdefault("source", recipe["data"].get("source", "unknown"))
+    training_data.setdefault("licence", "see source")
+    training_data.setdefault("citation", "see source")
+    return {
+        **_minimal_card(recipe, positive, data, thresholds),
+        "changelog": [
+            {
+                "version": recipe.get("version", "1.0.0"),
+                "date": date.today().isoformat(),
+                "changes": "trained from recipe",
+            }
+        ],
+        "architecture": {
+            "name": recipe["architecture"]["name"],
+            "parameters": int(model.count_params()),
+            "options": recipe["architecture"].get("options", {}),
+            "weights": recipe["architecture"].get("weights"),
+        },
+        "training_data": training_data,
+        "metrics": {
+            "validation": report["metrics"],
+            "confusion_matrix": report["confusion_matrix"],
+            "per_class": report.get("per_class"),
+            "variants": variants,
+        },
+        "export": {
+            "opset": result.opset,
+            "parity_max_abs_error": result.max_probability_error,
+            "cam_gradient_tape_correlation_min": result.cam_correlation,
+            "node_counts": result.node_counts,
+        },
+        "latency_ms": round(latency_ms(model_path, one_input), 2),
+    }
+
+
+def _minimal_card(
+    recipe: dict[str, Any], positive: str | None, data: bytes, thresholds: dict[str, Any]
+) -> dict[str, Any]:
+    text = recipe.get("card", {})
+    return {
+        "schema_version": 1,
+        "id": recipe["id"],
+        "name": recipe["name"],
+        "version": recipe.get("version", "1.0.0"),
+        "task": "binary" if len(recipe["labels"]) == 2 else "multiclass",
+        "labels": recipe["labels"],
+        "positive_label": positive,
+        "modality": recipe["modality"],
+        "body_part": recipe.get("body_part", "unknown"),
+        "preprocessing": recipe["preprocessing"],
+        "outputs": {"probabilities": "probabilities", "cam": "cam", "embedding": "embedding"},
+        "architecture": {"name": recipe["architecture"]["name"]},
+        "training_data": {"source": "-", "licence": "-", "citation": "-", "split": "-"},
+        "metrics": {},
+        "thresholds": thresholds,
+        "calibration": {"method": "none"},
+        "intended_use": text.get("intended_use", "Research and teaching only; not for diagnosis."),
+        "limitations": text.get("limitations", ["Research and teaching only; not for diagnosis."]),
+        "file": {
+            "name": "model.onnx",
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "opset": OPSET,
+        },
+        "validation_predictions": "validation.csv",
+    }
+
+
+def _counts(labelled, index: np.ndarray) -> dict[str, int]:
+    values, counts = np.unique(np.asarray(labelled.labels)[index], return_counts=True)
+    return {str(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def _write_predictions(
+    path: Path,
+    labelled,
+    index: np.ndarray,
+    y: np.ndarray,
+    probabilities: np.ndarray,
+    labels: tuple[str, ...],
+) -> None:
+    ids = labelled.item_ids()
+    extra = [
+        c for c in labelled.metadata.columns if c in ("view", "source", "collection", "tinted")
+    ]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_id", "label", *[f"p_{k}" for k in labels], *extra])
+        for row, i in enumerate(index):
+            meta = [labelled.metadata.iloc[i][c] for c in extra]
+            writer.writerow(
+                [ids[i], labels[y[i]], *[f"{p:.6f}" for p in probabilities[row]], *meta]
+            )

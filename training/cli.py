@@ -1,0 +1,84 @@
+"""``python -m training``: train a recipe, export a run into the zoo, rebuild the zoo.
+
+    python -m training train RECIPE [--data DIR] [--epochs N] [--smoke]
+    python -m training export RUN_DIR --to zoo/models/ID [--int8 | --fp16]
+    python -m training build-zoo [--smoke]
+
+RECIPE is a path or a shipped recipe id (``training/recipes/<id>.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train one recipe into runs/<id>/")
+    train.add_argument("recipe")
+    train.add_argument("--data", type=Path, help="data folder (overrides the recipe's)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--smoke", action="store_true", help="one epoch on tiny synthetic data")
+    train.add_argument("--no-search", action="store_true", help="skip the hyperparameter search")
+    train.add_argument("--runs", type=Path, default=Path("runs"))
+    export = commands.add_parser("export", help="export a run folder into the zoo")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("--to", required=True, type=Path, dest="target")
+    export.add_argument("--data", type=Path)
+    variant = export.add_mutually_exclusive_group()
+    variant.add_argument("--int8", action="store_const", const="int8", dest="variant")
+    variant.add_argument("--fp16", action="store_const", const="float16", dest="variant")
+    build = commands.add_parser("build-zoo", help="train and export every shipped recipe")
+    build.add_argument("--smoke", action="store_true")
+    build.add_argument("--only", nargs="*", help="recipe ids to rebuild (default: all)")
+    build.add_argument("--models", type=Path, default=Path("zoo/models"))
+    args = parser.parse_args(argv)
+
+    if args.command == "train":
+        from training.recipe import load_recipe
+        from training.train import train as run_training
+
+        started = time.perf_counter()
+        run_dir = run_training(
+            load_recipe(args.recipe),
+            data_dir=args.data,
+            epochs=args.epochs,
+            smoke=args.smoke,
+            runs_dir=args.runs,
+            search=not args.no_search,
+        )
+        print(f"trained {args.recipe} in {time.perf_counter() - started:.0f} s → {run_dir}")
+        return 0
+    if args.command == "export":
+        from export.package import export_run
+
+        summary = export_run(
+            args.run_dir, args.target, variant=args.variant or "float32", data_dir=args.data
+        )
+        _print_summary(summary)
+        return 0
+    from training.build_zoo import build_zoo
+
+    build_zoo(smoke=args.smoke, only=args.only, models_dir=args.models)
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    card, result = summary["card"], summary["export"]
+    validation = card["metrics"]["validation"]
+    headline = validation.get("auc") or {"value": validation.get("macro_auc")}
+    print(
+        f"exported {card['id']}: {card['file']['bytes'] / 1e6:.1f} MB, opset {result.opset}, "
+        f"parity {result.max_probability_error:.1e}, CAM r={result.cam_correlation:.4f}, "
+        f"AUC {headline['value']:.3f}, {card['latency_ms']} ms/image"
+    )
+    print(f"  nodes: {sorted(result.node_counts.items(), key=lambda kv: -kv[1])[:6]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""From a recipe's ``data`` section to preprocessed, split arrays.
+
+Sources (``recipe.data["source"]``):
+
+- ``synthetic``: :mod:`training.synthetic` scans of ``kind`` written as PNGs into the
+  run folder, so they take exactly the path real files take;
+- ``shared``: a set of ``../shared/data`` (``set``: chest_xray with ``task``, lung_ct
+  with ``classes``, brain_mri, tb_xray, multiclass_cxr);
+- ``class_folders``, ``split_folders``, ``csv``, ``nih``, ``dicom_folder``: the layouts
+  users bring, at ``path`` (or ``--data``).
+
+``label_map`` renames the source's labels to the recipe's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training import data as loaders
+from training.data import LabelledSet, Split, group_split, load_arrays, save_split
+from training.recipe import TrainingRecipe
+from training.synthetic import LABELS as SYNTHETIC_LABELS
+from training.synthetic import write_dataset
+
+CACHE_DIR = Path("cache")
+
+
+@dataclass
+class PreparedData:
+    labelled: LabelledSet
+    inputs: np.ndarray
+    y: np.ndarray
+    split: Split
+    class_names: tuple[str, ...]
+
+    def targets(self, binary: bool) -> np.ndarray:
+        if binary:
+            return self.y.astype(np.float32)[:, None]
+        return np.eye(len(self.class_names), dtype=np.float32)[self.y]
+
+    def class_weights(self, index: np.ndarray) -> dict[int, float]:
+        """Balanced weights n / (k · count) from the training side only."""
+        counts = np.bincount(self.y[index], minlength=len(self.class_names)).astype(float)
+        weights = len(index) / (len(self.class_names) * np.maximum(counts, 1))
+        return {i: float(w) for i, w in enumerate(weights)}
+
+
+def prepare(
+    recipe: TrainingRecipe,
+    *,
+    data_dir: str | Path | None = None,
+    smoke: bool = False,
+    run_dir: Path,
+) -> PreparedData:
+    labelled = load_labelled(recipe, data_dir=data_dir, run_dir=run_dir, smoke=smoke)
+    split_options = {"validation_fraction": 0.2, "test_fraction": 0.0, **recipe.split}
+    split_options.setdefault("seed", recipe.seed)
+    split = group_split(labelled, **split_options)
+    save_split(split, labelled, run_dir / "split.csv")
+    inputs = load_arrays(labelled, recipe.preprocessing, cache_dir=CACHE_DIR)
+    index = {label: i for i, label in enumerate(recipe.labels)}
+    y = np.array([index[label] for label in labelled.labels], dtype=np.int64)
+    return PreparedData(labelled, inputs, y, split, recipe.labels)
+
+
+def load_labelled(
+    recipe: TrainingRecipe,
+    *,
+    data_dir: str | Path | None = None,
+    run_dir: Path,
+    smoke: bool = False,
+) -> LabelledSet:
+    spec: dict[str, Any] = dict(recipe.data)
+    source = spec["source"]
+    if source == "synthetic":
+        labelled = _synthetic(spec, recipe, run_dir, smoke)
+    elif source == "shared":
+        labelled = _shared(spec, data_dir)
+    else:
+        labelled = _user(spec, data_dir)
+    label_map = spec.get("label_map")
+    if label_map:
+        labelled = labelled.relabel(label_map)
+    unknown = sorted(set(labelled.labels) - set(recipe.labels))
+    if unknown:
+        raise loaders.DataError(
+            f"data labels {unknown} are not among the recipe's {list(recipe.labels)}; "
+            "add a label_map to the recipe's data section"
+        )
+    return labelled
+
+
+def _synthetic(
+    spec: dict[str, Any], recipe: TrainingRecipe, run_dir: Path, smoke: bool
+) -> LabelledSet:
+    kind = spec.get("kind", "chest")
+    size = max(recipe.preprocessing.input_size)
+    folder = run_dir / "synthetic"
+    csv_path = write_dataset(
+        folder,
+        kind,
+        int(spec.get("n", 1000)),
+        recipe.seed,
+        size=size,
+        positive_fraction=spec.get("positive_fraction"),
+    )
+    labelled = loaders.load_csv(csv_path, group_column="group")
+    if smoke:  # pipeline tests: give the synthetic images the recipe's labels, cyclically
+        source_labels = SYNTHETIC_LABELS[kind]
+        mapping = {s: recipe.labels[i % len(recipe.labels)] for i, s in enumerate(source_labels)}
+        labelled = labelled.relabel(mapping)
+    return labelled
+
+
+def _shared(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
+    root = Path(data_dir) if data_dir else loaders.shared_data_root()
+    if root is None or not Path(root).is_dir():
+        raise loaders.DataError(
+            "this recipe trains on ../shared/data, which is not here; pass --data DIR "
+            "(see README: 'Data for the recipes')"
+        )
+    name = spec["set"]
+    if name == "chest_xray":
+        return loaders.load_shared_chest_xray(root, task=spec.get("task", "mass"))
+    if name == "lung_ct":
+        return loaders.load_shared_lung_ct(root, classes=tuple(spec["classes"]))
+    if name == "brain_mri":
+        return loaders.load_shared_brain_mri(root)
+    if name == "tb_xray":
+        return loaders.load_shared_tb_xray(root)
+    if name == "multiclass_cxr":
+        return loaders.load_multiclass_cxr(root)
+    raise loaders.DataError(f"unknown shared set {name!r}")
+
+
+def _user(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
+    path = Path(data_dir or spec.get("path", ""))
+    source = spec["source"]
+    if source == "class_folders":
+        return loaders.load_class_folders(path)
+    if source == "split_folders":
+        parts = loaders.load_split_folders(path)
+        return LabelledSet.concat(list(parts.values()))
+    if source == "csv":
+        return loaders.load_csv(path, group_column=spec.get("group_column"))
+    if source == "nih":
+        return loaders.load_nih_data_entry(
+            path / "Data_Entry_2017.csv",
+            path,
+            positive_finding=spec.get("finding", "Mass"),
+            missing="drop",
+        )
+    if source == "dicom_folder":
+        return loaders.load_dicom_folder(path)
+    raise loaders.DataError(f"unknown data source {source!r}")
