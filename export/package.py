@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,39 +57,42 @@ def export_run(
     train_x, val_idx = inputs[split.train], split.validation
 
     target.mkdir(parents=True, exist_ok=True)
-    float32_path = target / "model.float32.onnx"
-    result = to_onnx(model, float32_path, inputs[val_idx][:16])
-    model_path = target / "model.onnx"
-    if variant == "float16":
-        to_float16(float32_path, model_path)
-    elif variant == "int8":
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = {name: Path(scratch) / f"model.{name}.onnx" for name in VARIANTS}
+        result = to_onnx(model, paths["float32"], inputs[val_idx][:16])
+        to_float16(paths["float32"], paths["float16"])
         rng = np.random.default_rng(recipe.seed)
-        calibration = train_x[rng.permutation(len(train_x))[:64]]
-        to_int8(float32_path, model_path, calibration)
-    else:
-        shutil.copyfile(float32_path, model_path)
-
-    probabilities = {
-        name: _onnx_probabilities(path, inputs[val_idx], len(recipe.labels))
-        for name, path in (("float32", float32_path), (variant, model_path))
-    }
-    float32_path.unlink()
+        to_int8(paths["float32"], paths["int8"], train_x[rng.permutation(len(train_x))[:64]])
+        probabilities = {
+            name: _onnx_probabilities(path, inputs[val_idx], len(recipe.labels))
+            for name, path in paths.items()
+        }
+        variants = {
+            name: {
+                "bytes": path.stat().st_size,
+                "latency_ms": round(latency_ms(path, inputs[val_idx][:1]), 2),
+            }
+            for name, path in paths.items()
+        }
+        model_path = target / "model.onnx"
+        shutil.copyfile(paths[variant], model_path)
+    shipped = probabilities[variant]
     card = build_card(
         recipe_data,
         model,
         result,
         model_path,
         y[val_idx],
+        shipped,
         probabilities,
+        variants,
+        variant,
         labelled,
         split,
-        inputs[val_idx][:1],
     )
     parse_card(card)  # never ship a card the registry would refuse
     (target / "card.json").write_text(json.dumps(card, indent=2))
-    _write_predictions(
-        target / "validation.csv", labelled, val_idx, y, probabilities[variant], recipe.labels
-    )
+    _write_predictions(target / "validation.csv", labelled, val_idx, y, shipped, recipe.labels)
     for name in ("history.json", "split.csv", "search.json"):
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, target / name)
@@ -126,14 +130,16 @@ def build_card(
     result: ExportResult,
     model_path: Path,
     y_val: np.ndarray,
+    shipped: np.ndarray,
     probabilities: dict[str, np.ndarray],
+    variants: dict[str, dict[str, Any]],
+    variant: str,
     labelled,
     split,
-    one_input: np.ndarray,
 ) -> dict[str, Any]:
+    """The card of an exported model; metrics come from the shipped file's predictions."""
     labels = recipe["labels"]
     binary = len(labels) == 2
-    shipped = probabilities[next(reversed(probabilities))]
     data = model_path.read_bytes()
     card_text = recipe.get("card", {})
     positive = recipe.get("positive_label") or (labels[-1] if binary else None)
@@ -148,7 +154,10 @@ def build_card(
         }
     stub = parse_card(_minimal_card(recipe, positive, data, thresholds))
     report = evaluate(stub, y_val, shipped, threshold=thresholds["default"] if binary else None)
-    variants = {name: evaluate(stub, y_val, p)["metrics"] for name, p in probabilities.items()}
+    reference_auc = _headline_auc(evaluate(stub, y_val, probabilities["float32"])["metrics"])
+    for name, p in probabilities.items():
+        auc = _headline_auc(evaluate(stub, y_val, p)["metrics"])
+        variants[name].update({"validation_auc": auc, "auc_change_vs_float32": auc - reference_auc})
     counts = {side: _counts(labelled, idx) for side, idx in split.sides()}
     training_data = {
         **card_text.get("training_data", {}),
@@ -182,15 +191,18 @@ def build_card(
             "validation": report["metrics"],
             "confusion_matrix": report["confusion_matrix"],
             "per_class": report.get("per_class"),
-            "variants": variants,
         },
         "export": {
             "opset": result.opset,
             "parity_max_abs_error": result.max_probability_error,
+            "parity_tolerance": 1e-4,
             "cam_gradient_tape_correlation_min": result.cam_correlation,
             "node_counts": result.node_counts,
+            "export_seconds": round(result.seconds, 1),
+            "shipped_variant": variant,
+            "variants": variants,
         },
-        "latency_ms": round(latency_ms(model_path, one_input), 2),
+        "latency_ms": variants[variant]["latency_ms"],
     }
 
 
@@ -225,6 +237,11 @@ def _minimal_card(
         },
         "validation_predictions": "validation.csv",
     }
+
+
+def _headline_auc(metrics: dict[str, Any]) -> float:
+    """Binary AUC, or macro one-vs-rest AUC for multiclass models."""
+    return float(metrics["auc"]["value"] if "auc" in metrics else metrics["macro_auc"])
 
 
 def _counts(labelled, index: np.ndarray) -> dict[str, int]:

@@ -14,15 +14,31 @@ def build_zoo(
     from export.package import export_run
     from training.train import train
 
-    built = []
-    for recipe in all_recipes():
-        if only and recipe.id not in only:
-            continue
+    recipes = [r for r in all_recipes() if not only or r.id in only]
+    unknown = sorted(set(only or ()) - {r.id for r in recipes})
+    if unknown:
+        raise ValueError(f"no recipes {unknown}; shipped: {[r.id for r in all_recipes()]}")
+    built, rows = [], []
+    for number, recipe in enumerate(recipes, start=1):
+        print(f"[{number}/{len(recipes)}] {recipe.id} (seed {recipe.seed})", flush=True)
         started = time.perf_counter()
         run_dir = train(recipe, smoke=smoke, verbose=2)
         variant = recipe.card.get("ship_variant", "float32")
-        target = models_dir / (run_dir.name)
-        export_run(run_dir, target, variant=variant)
-        print(f"{recipe.id}: {time.perf_counter() - started:.0f} s → {target}")
+        target = models_dir / run_dir.name
+        card = export_run(run_dir, target, variant=variant)["card"]
+        validation = card["metrics"]["validation"]
+        auc = validation["auc"]["value"] if "auc" in validation else validation["macro_auc"]
+        rows.append(
+            (
+                card["id"],
+                time.perf_counter() - started,
+                auc,
+                card["file"]["bytes"],
+                card["latency_ms"],
+            )
+        )
         built.append(target)
+    print("\n| model | minutes | validation AUC | MB | ms/image |\n|---|---:|---:|---:|---:|")
+    for model_id, seconds, auc, size, latency in rows:
+        print(f"| {model_id} | {seconds / 60:.1f} | {auc:.3f} | {size / 1e6:.1f} | {latency} |")
     return built

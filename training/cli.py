@@ -38,7 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("--only", nargs="*", help="recipe ids to rebuild (default: all)")
     build.add_argument("--models", type=Path, default=Path("zoo/models"))
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError) as exc:  # DataError, ZooError, bad recipes
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "train":
         from training.recipe import load_recipe
         from training.train import train as run_training

@@ -56,15 +56,34 @@ def prepare(
     smoke: bool = False,
     run_dir: Path,
 ) -> PreparedData:
-    labelled = load_labelled(recipe, data_dir=data_dir, run_dir=run_dir, smoke=smoke)
-    split_options = {"validation_fraction": 0.2, "test_fraction": 0.0, **recipe.split}
-    split_options.setdefault("seed", recipe.seed)
-    split = group_split(labelled, **split_options)
+    if recipe.data["source"] == "split_folders" and not smoke:
+        labelled, split = _user_split(recipe, data_dir)
+    else:
+        labelled = load_labelled(recipe, data_dir=data_dir, run_dir=run_dir, smoke=smoke)
+        split_options = {"validation_fraction": 0.2, "test_fraction": 0.0, **recipe.split}
+        split_options.setdefault("seed", recipe.seed)
+        split = group_split(labelled, **split_options)
     save_split(split, labelled, run_dir / "split.csv")
     inputs = load_arrays(labelled, recipe.preprocessing, cache_dir=CACHE_DIR)
     index = {label: i for i, label in enumerate(recipe.labels)}
     y = np.array([index[label] for label in labelled.labels], dtype=np.int64)
     return PreparedData(labelled, inputs, y, split, recipe.labels)
+
+
+def _user_split(recipe: TrainingRecipe, data_dir: str | Path | None) -> tuple[LabelledSet, Split]:
+    """A ``train/ validation/ test/`` layout keeps the user's own split."""
+    parts = loaders.load_split_folders(Path(data_dir or recipe.data.get("path", "")))
+    names = [name for name in ("train", "validation", "test") if name in parts]
+    if "validation" not in parts:
+        raise loaders.DataError("a split-folder layout needs a validation/ (or val/) folder")
+    sizes = [len(parts[name].paths) for name in names]
+    bounds = np.cumsum([0, *sizes])
+    sides = {name: np.arange(bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
+    labelled = LabelledSet.concat([parts[name] for name in names])
+    label_map = recipe.data.get("label_map")
+    if label_map:
+        labelled = labelled.relabel(label_map)
+    return labelled, Split(sides["train"], sides["validation"], sides.get("test", np.zeros(0, int)))
 
 
 def load_labelled(

@@ -223,6 +223,9 @@ def smoke_recipe(recipe: TrainingRecipe) -> TrainingRecipe:
     options = dict(recipe.architecture.get("options", {}))
     if "dense_units" in options:
         options["dense_units"] = [min(16, u) for u in options["dense_units"]]
+    if "width" in options:
+        options["width"] = min(8, options["width"])
+    options.pop("pool_before_flatten", None)  # a 96 px InceptionV3 has a 1×1 feature map
     preprocessing = dataclasses.replace(recipe.preprocessing, input_size=(size, size))
     return dataclasses.replace(
         recipe,
