@@ -34,8 +34,9 @@ class ModelOutputs:
     """Names of the ONNX outputs. Only ``probabilities`` is required.
 
     ``probabilities`` has shape (N, C) with rows summing to 1, or (N, 1) holding the
-    positive-class probability of a binary model. ``cam`` has shape (N, h, w, C):
-    one class-activation map per label. ``embedding`` has shape (N, D).
+    positive-class probability of a binary model. ``cam`` has shape (N, h, w, L): one
+    class-activation map per logit (L = 1, the positive label, for a one-output binary
+    model; one per label otherwise). ``embedding`` has shape (N, D).
     """
 
     probabilities: str = "probabilities"
