@@ -71,19 +71,37 @@ class CamFromHead(layers.Layer):
         features, *activations = tensors
         batch = keras.ops.shape(features)[0]
         height, width, channels = features.shape[1], features.shape[2], features.shape[3]
-        # g: (B, D, L), the gradient of every logit with respect to the head's input
-        grad = keras.ops.broadcast_to(logits_kernel[None], (batch, *logits_kernel.shape))
-        for kernel, activation in zip(reversed(kernels), reversed(activations), strict=True):
-            active = keras.ops.cast(activation > 0, grad.dtype)
-            # kernel (P, D) @ (B, D, L): the same constant as the Dense layer's MatMul, so
-            # the exported file stores the (possibly huge) kernel once
-            grad = keras.ops.matmul(kernel, grad * active[:, :, None])
-        if self.flatten:
-            grad = keras.ops.reshape(grad, (batch, height * width, channels, -1))
-            alpha = keras.ops.mean(grad, axis=1)
+        if not kernels:  # pooling straight into the logits: α does not depend on the image
+            alpha = self._position_mean(logits_kernel, height, width, channels)
+            alpha = keras.ops.broadcast_to(alpha[None], (batch, *alpha.shape))
         else:
-            alpha = grad / float(height * width)
+            # g: (B, D, L), the gradient of every logit with respect to a dense layer's input
+            grad = keras.ops.broadcast_to(logits_kernel[None], (batch, *logits_kernel.shape))
+            for kernel, activation in zip(
+                reversed(kernels[1:]), reversed(activations[1:]), strict=True
+            ):
+                grad = keras.ops.matmul(kernel, grad * self._active(activation, grad))
+            grad = grad * self._active(activations[0], grad)
+            first = self._position_mean(kernels[0], height, width, channels)
+            alpha = keras.ops.matmul(first, grad)
         return keras.ops.relu(keras.ops.einsum("bhwk,bkl->bhwl", features, alpha))
+
+    def _position_mean(self, kernel, height: int, width: int, channels: int):
+        """(k, D): the first dense kernel seen through the pooling, averaged over positions.
+
+        Grad-CAM needs only the mean over positions of ∂logit/∂A, so for a Flatten head
+        the (h·w·k, D) kernel folds into a (k, D) constant: the exported graph never
+        multiplies by the full kernel a second time (19 M weights for InceptionV3).
+        """
+        if self.flatten:
+            return keras.ops.sum(
+                keras.ops.reshape(kernel, (height * width, channels, -1)), axis=0
+            ) / (height * width)
+        return kernel / float(height * width)
+
+    @staticmethod
+    def _active(activation, like):
+        return keras.ops.cast(activation > 0, like.dtype)[:, :, None]
 
 
 def gradient_tape_cam(model: keras.Model, images: np.ndarray) -> np.ndarray:

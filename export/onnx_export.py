@@ -204,17 +204,22 @@ def to_int8(source: str | Path, target: str | Path, calibration: np.ndarray) -> 
         per_channel=True,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        # keep the explanation and probability tails in float: they are tiny and
-        # quantizing them costs heatmap fidelity for no speed
         nodes_to_exclude=_tail_nodes(onnx.load(str(prepared))),
     )
     prepared.unlink(missing_ok=True)
     return Path(target)
 
 
-def _tail_nodes(model: onnx.ModelProto) -> list[str]:
-    """Nodes after the feature map: the head, the CAM arithmetic and the outputs."""
+def _tail_nodes(model: onnx.ModelProto, *, large: int = 1_000_000) -> list[str]:
+    """Nodes after the feature map (head, CAM arithmetic, outputs) to keep in float.
+
+    They are cheap, and quantizing them costs heatmap fidelity. The exception is a
+    MatMul whose weight has more than ``large`` values, such as InceptionV3's
+    Flatten → Dense(1024) head (19 M weights): kept in float it would dominate the file
+    size and the int8 latency, so it is quantized like the convolutions.
+    """
     producers = {out: node for node in model.graph.node for out in node.output}
+    sizes = {t.name: int(np.prod(t.dims)) for t in model.graph.initializer}
     tail: set[str] = set()
     frontier = [o.name for o in model.graph.output]
     while frontier:
@@ -223,7 +228,12 @@ def _tail_nodes(model: onnx.ModelProto) -> list[str]:
             continue
         tail.add(node.name)
         frontier.extend(node.input)
-    return sorted(tail)
+    heavy = {
+        node.name
+        for node in model.graph.node
+        if node.op_type in ("MatMul", "Gemm") and any(sizes.get(i, 0) > large for i in node.input)
+    }
+    return sorted(tail - heavy)
 
 
 def latency_ms(
