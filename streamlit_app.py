@@ -5,15 +5,18 @@ Start it with ``streamlit run streamlit_app.py``. Research and teaching only.
 
 import streamlit as st
 
-DISCLAIMER = (
-    "**Research and teaching only.** MedZoo is not a medical device and must not be used "
-    "for diagnosis or treatment decisions."
-)
-
 st.set_page_config(page_title="MedZoo", page_icon=":material/radiology:", layout="wide")
 
 navigation = st.navigation(
-    [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)]
+    [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/analyze.py", title="Analyze a scan", icon=":material/radiology:"),
+        st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+        st.Page("pages/thresholds.py", title="Thresholds", icon=":material/tune:"),
+        st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
+        st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
+        st.Page("pages/model_zoo.py", title="Model zoo", icon=":material/pets:"),
+    ]
 )
-st.sidebar.warning(DISCLAIMER)
+# Each page puts the research-only disclaimer in the sidebar (ui.common.page_setup).
 navigation.run()

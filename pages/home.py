@@ -1,11 +1,13 @@
 """Home: what MedZoo is, the zoo at a glance, how to start."""
 
+import math
+
 import pandas as pd
 import streamlit as st
 
-from zoo.registry import Registry, models_dir
+from ui.common import NO_MODELS, get_registry, page_setup
 
-st.title("MedZoo")
+page_setup("MedZoo")
 st.markdown(
     "A zoo of medical-image classifiers exported to ONNX, for researchers, teachers and "
     "clinicians-in-training: upload a scan, see what several models say and why, explore "
@@ -13,42 +15,109 @@ st.markdown(
 )
 st.warning(
     "Research and teaching only: not a medical device, not for diagnosis. Scores are model "
-    "outputs on small public data sets, not clinical findings."
+    "outputs on small public data sets, not clinical findings.",
+    icon=":material/warning:",
 )
 
-
-@st.cache_resource(max_entries=4)
-def registry(root: str) -> Registry:
-    return Registry(root)
-
-
-zoo = registry(str(models_dir()))
+zoo = get_registry()
 for folder, problem in zoo.problems.items():
     st.error(f"Model folder `{folder}` was skipped: {problem}")
 
+
+def _auc(card) -> str:
+    validation = card.metrics.get("validation") or {}
+    macro = validation.get("macro_auc")
+    if "auc" not in validation and isinstance(macro, int | float) and math.isfinite(macro):
+        return f"{macro:.3f} (macro, one-vs-rest)"
+    auc = validation.get("auc") or {}
+    value, ci = auc.get("value"), auc.get("ci")
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "n/a"
+    if ci and all(isinstance(v, int | float) and math.isfinite(v) for v in ci):
+        return f"{value:.3f} ({ci[0]:.3f}–{ci[1]:.3f})"
+    return f"{value:.3f}"
+
+
 st.subheader("The zoo at a glance")
 if not len(zoo):
-    st.info(
-        "No models are installed yet. Build them with `python -m training build-zoo` "
-        "(see README.md, 'Build the zoo'), or point `MEDZOO_MODELS_DIR` at a folder of models."
-    )
+    st.info(NO_MODELS)
 else:
     rows = []
     for entry in zoo.entries():
         card = entry.card
-        auc = card.metrics.get("validation", {}).get("auc", {})
-        ci = auc.get("ci")
         rows.append(
             {
                 "model": card.name,
                 "id": card.id,
                 "modality": ", ".join(card.modalities),
                 "task": f"{card.task}: {', '.join(card.labels)}",
-                "validation AUC": (
-                    f"{auc['value']:.3f} ({ci[0]:.3f}–{ci[1]:.3f})" if auc and ci else "n/a"
-                ),
-                "size (MB)": round(card.file.bytes / 1e6, 1),
+                "validation AUC (95% CI)": _auc(card),
+                "size (MB)": round(card.file.bytes / 1e6, 2),
                 "latency (ms)": card.latency_ms,
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            "model": st.column_config.TextColumn(width="medium"),
+            "id": st.column_config.TextColumn(width="small"),
+            "modality": st.column_config.TextColumn(width="small"),
+            "task": st.column_config.TextColumn(width="medium"),
+            "validation AUC (95% CI)": st.column_config.TextColumn(width="medium"),
+            "size (MB)": st.column_config.NumberColumn(width="small", format="%.2f"),
+            "latency (ms)": st.column_config.NumberColumn(width="small", format="%.1f"),
+        },
+    )
+    st.caption(
+        "Validation AUC with its DeLong 95% CI, from each model's card (multiclass models: "
+        "macro one-vs-rest AUC; per-class figures are on the Metrics page). Latency: CPU, "
+        "one scan, as measured at export."
+    )
+
+st.subheader("How to start")
+steps = [
+    (
+        "pages/analyze.py",
+        "Analyze a scan",
+        "upload a scan (PNG, JPEG, TIFF, BMP, WebP or DICOM), "
+        "pick a model and an operating point, read the report, see the heatmap, download a PDF.",
+    ),
+    (
+        "pages/compare.py",
+        "Compare models",
+        "one scan through several models, or models against "
+        "each other on a labelled set (ROC, PR, DeLong test, calibration).",
+    ),
+    (
+        "pages/thresholds.py",
+        "Thresholds",
+        "move a threshold and watch sensitivity, specificity, "
+        "PPV and NPV (at your prevalence) and the confusion matrix change.",
+    ),
+    (
+        "pages/metrics.py",
+        "Metrics",
+        "each model's validation ROC/PR with CIs, confusion matrix, "
+        "calibration and training curves.",
+    ),
+    (
+        "pages/batch.py",
+        "Batch",
+        "score many scans (or a ZIP) at once; add a `path,label` CSV "
+        "to evaluate the models on your own data.",
+    ),
+    (
+        "pages/model_zoo.py",
+        "Model zoo",
+        "every model card: data, licence, split, metrics, limitations, checksum.",
+    ),
+]
+for path, title, text in steps:
+    left, right = st.columns([1, 4], vertical_alignment="center")
+    left.page_link(path, label=title)
+    right.markdown(text)
+st.caption(
+    "Uploads stay in this browser session's memory and are never written to disk; DICOM "
+    "patient identifiers are never read into the app."
+)

@@ -19,3 +19,23 @@ def test_home_without_models_says_how_to_get_some(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert any("No models are installed" in info.value for info in at.info)
+
+
+def test_home_shows_auc_ci_links_and_broken_cards(zoo_dir, monkeypatch):
+    import json
+
+    card_path = zoo_dir / "binary-test" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["metrics"] = {"validation": {"auc": {"value": 0.91, "ci": [0.85, 0.96]}}}
+    card_path.write_text(json.dumps(card))
+    (zoo_dir / "broken").mkdir()
+    (zoo_dir / "broken" / "card.json").write_text("{")
+    monkeypatch.setenv("MEDZOO_MODELS_DIR", str(zoo_dir))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("id")
+    assert table.loc["binary-test", "validation AUC (95% CI)"] == "0.910 (0.850–0.960)"
+    assert table.loc["multi-test", "validation AUC (95% CI)"] == "n/a"
+    assert any("broken" in e.value for e in at.error)
+    links = [link.proto.page for link in at.get("page_link")]
+    assert links == ["analyze", "compare", "thresholds", "metrics", "batch", "model_zoo"]

@@ -1,0 +1,145 @@
+"""Model zoo: every model card, rendered; broken cards listed with their problem."""
+
+import json
+import math
+
+import pandas as pd
+import streamlit as st
+
+from ui.common import NO_MODELS, get_registry, page_setup
+from ui.widgets import key_values
+
+page_setup("Model zoo")
+zoo = get_registry()
+st.caption(
+    f"{len(zoo)} model(s). Each card is checked when the app starts; a model's file is "
+    "checked against its SHA-256 before it is loaded."
+)
+
+if zoo.problems:
+    st.subheader("Broken cards")
+    for folder, problem in zoo.problems.items():
+        st.error(
+            f"`{folder}`: {problem}\n\n**What to do:** fix the card (schema in "
+            "`docs/model-card.md`) or rebuild this model; the other models work meanwhile."
+        )
+if not len(zoo):
+    st.info(NO_MODELS)
+    st.stop()
+
+
+def _value(value: object) -> str:
+    if isinstance(value, dict) and "value" in value:
+        ci = value.get("ci")
+        v = value["value"]
+        text = f"{v:.3f}" if isinstance(v, int | float) and math.isfinite(v) else "n/a"
+        if (
+            isinstance(ci, list)
+            and len(ci) == 2
+            and all(isinstance(c, int | float) and math.isfinite(c) for c in ci)
+        ):
+            text += f" ({ci[0]:.3f}–{ci[1]:.3f})"
+        return text + (f" [{value['method']}]" if value.get("method") else "")
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def metric_table(metrics: dict) -> pd.DataFrame:
+    rows = [
+        {"metric": k, "value (95% CI)": _value(v)}
+        for k, v in metrics.items()
+        if not isinstance(v, list) and k not in ("variants",)
+    ]
+    return pd.DataFrame(rows)
+
+
+summary = pd.DataFrame(
+    [
+        {
+            "id": e.card.id,
+            "version": e.card.version,
+            "modality": ", ".join(e.card.modalities),
+            "labels": ", ".join(e.card.labels),
+            "licence": str(e.card.training_data.get("licence")),
+            "size (MB)": round(e.card.file.bytes / 1e6, 2),
+            "opset": e.card.file.opset,
+            "SHA-256": e.card.file.sha256[:12] + "…",
+        }
+        for e in zoo.entries()
+    ]
+)
+st.dataframe(summary, hide_index=True)
+
+for i, entry in enumerate(zoo.entries()):
+    card = entry.card
+    with st.expander(f"**{card.name}** — `{card.id}` v{card.version}", expanded=i == 0):
+        st.markdown(f"**Intended use.** {card.intended_use}")
+        st.markdown("**Limitations**\n" + "\n".join(f"- {item}" for item in card.limitations))
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Model**")
+            arch = card.architecture
+            key_values(
+                {
+                    "task": f"{card.task}: {', '.join(card.labels)}",
+                    "positive label": card.positive_label or "—",
+                    "modality": ", ".join(card.modalities),
+                    "body part": card.body_part,
+                    "architecture": str(arch.get("name", "n/a")),
+                    "parameters": f"{arch['parameters']:,}"
+                    if isinstance(arch.get("parameters"), int)
+                    else "n/a",
+                    "input": f"{card.preprocessing.input_size[0]}×"
+                    f"{card.preprocessing.input_size[1]}×{card.preprocessing.channels}, "
+                    f"{card.preprocessing.aspect}",
+                    "calibration": str(card.calibration.get("method", "n/a")),
+                    "latency": f"{card.latency_ms} ms" if card.latency_ms else "n/a",
+                }
+            )
+            st.markdown("**File**")
+            key_values(
+                {
+                    "name": card.file.name,
+                    "size": f"{card.file.bytes / 1e6:.2f} MB",
+                    "ONNX opset": str(card.file.opset),
+                }
+            )
+            st.code(f"SHA-256 {card.file.sha256}", language=None, wrap_lines=True)
+        with right:
+            data = card.training_data
+            st.markdown("**Training data (provenance)**")
+            split = data.get("split", {})
+            key_values(
+                {
+                    "source": str(data.get("source")),
+                    "licence": str(data.get("licence")),
+                    "citation": str(data.get("citation")),
+                    "split": split.get("method", str(split))
+                    if isinstance(split, dict)
+                    else str(split),
+                }
+            )
+            counts = data.get("counts") or {}
+            if counts and all(isinstance(v, dict) for v in counts.values()):
+                st.dataframe(pd.DataFrame(counts).fillna(0).astype(int), width="stretch")
+            st.markdown("**Operating points**")
+            points = {"default": card.default_threshold, **card.operating_points}
+            st.dataframe(
+                pd.DataFrame({"operating point": list(points), "threshold": list(points.values())}),
+                hide_index=True,
+            )
+            chosen_by = card.raw.get("thresholds", {}).get("chosen_by")
+            if chosen_by:
+                st.caption(f"Default threshold chosen by: {chosen_by}")
+        validation = card.metrics.get("validation") if isinstance(card.metrics, dict) else None
+        st.markdown("**Validation metrics (from the card)**")
+        if isinstance(validation, dict) and validation:
+            st.dataframe(metric_table(validation), hide_index=True)
+        else:
+            st.caption("The card reports no validation metrics.")
+        if card.raw.get("changelog"):
+            st.markdown("**Changelog**")
+            st.dataframe(pd.DataFrame(card.raw["changelog"]), hide_index=True)
+        with st.popover("Full card (JSON)"):
+            st.code(json.dumps(card.raw, indent=2, default=str), language="json")

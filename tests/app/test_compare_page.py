@@ -1,0 +1,82 @@
+"""Compare page: one scan through several models; models on a shared labelled set."""
+
+from app_helpers import chest_xray_bytes, ok, png_bytes, texts, write_model_dir
+
+LABELLED = "Models on a labelled set"
+
+
+def test_one_scan_through_two_models(open_page):
+    at = open_page("compare")
+    assert any("Upload a scan" in i.value for i in at.info)
+    name, data = chest_xray_bytes()
+    at.file_uploader(key="compare_upload").set_value((name, data, "image/jpeg"))
+    ok(at.run())
+    models = at.multiselect(key="compare_models")
+    assert len(models.value) == 2  # no model lists OT, so the first two are chosen
+    table = at.dataframe[0].value
+    assert set(table["model"]) == {"binary-test", "multi-test"}
+    assert (table["latency (ms)"] >= 0).all()
+    assert len(at.get("image")) == 2  # one heatmap per model
+    at.slider(key="compare_alpha").set_value(0.8)
+    ok(at.run())
+    at.multiselect(key="compare_models").unselect(models.value[1])
+    ok(at.run())
+    assert len(at.dataframe[0].value) == 1
+
+
+def test_no_model_chosen(open_page):
+    at = open_page("compare")
+    at.file_uploader(key="compare_upload").set_value(("a.png", png_bytes(), "image/png"))
+    ok(at.run())
+    for entry in list(at.multiselect(key="compare_models").value):
+        at.multiselect(key="compare_models").unselect(entry)
+    ok(at.run())
+    assert any("at least one model" in i.value for i in at.info)
+
+
+def test_corrupt_scan_shows_an_error(open_page):
+    at = open_page("compare")
+    at.file_uploader(key="compare_upload").set_value(("x.png", b"\x89PNG\r\n\x1a\n", "image/png"))
+    ok(at.run())
+    assert at.error and "What to do" in at.error[0].value
+
+
+def test_models_of_one_task_on_their_shared_validation_set(open_page, zoo_dir):
+    write_model_dir(zoo_dir, "binary-b", weight=4.0)  # same cases as binary-test
+    at = open_page("compare")
+    at.radio(key="compare_mode").set_value(LABELLED)
+    ok(at.run())
+    task = at.selectbox(key="compare_task")
+    assert "2 model(s)" in task.options[0]
+    page = texts(at)
+    assert "Paired DeLong test" in page
+    tables = [d.value for d in at.dataframe]
+    aucs, delong, at_threshold = tables[0], tables[1], tables[2]
+    assert set(aucs["model"]) == {"binary-test", "binary-b"}
+    assert list(delong.columns[:2]) == ["model A", "model B"]
+    assert set(at_threshold["model"]) == {"binary-test", "binary-b"}
+    assert len(at.get("plotly_chart")) == 3  # ROC, PR, calibration
+    at.number_input(key="compare_set_t_binary-b_abnormal").set_value(0.9)
+    ok(at.run())
+    assert at.dataframe[2].value.set_index("model").loc["binary-b", "threshold"] == 0.9
+
+
+def test_different_cases_get_no_paired_test(open_page, zoo_dir):
+    write_model_dir(zoo_dir, "binary-c", n_validation=30)
+    at = open_page("compare")
+    at.radio(key="compare_mode").set_value(LABELLED)
+    ok(at.run())
+    assert any("needs every model to have scored the same cases" in i.value for i in at.info)
+
+
+def test_multiclass_task_label_of_interest(open_page):
+    at = open_page("compare")
+    at.radio(key="compare_mode").set_value(LABELLED)
+    ok(at.run())
+    task = next(o for o in at.selectbox(key="compare_task").options if "pneumonia" in o)
+    at.selectbox(key="compare_task").set_value(("normal", "pneumonia", "tuberculosis"))
+    ok(at.run())
+    assert task
+    at.selectbox(key="compare_label_normal|pneumonia|tuberculosis").set_value("pneumonia")
+    ok(at.run())
+    assert "'pneumonia'" in texts(at)

@@ -1,0 +1,301 @@
+"""Analyses of models on a labelled set, shared by the Compare, Metrics and Batch pages."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import charts
+from ui.stats import ScoredSet, metrics_at, read_history
+from zoo.evaluation import evaluate
+from zoo.metrics import delong_test_paired
+from zoo.registry import Registry
+
+
+def _num(value: object, pattern: str = "{:.3f}") -> str:
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "n/a"
+    return pattern.format(value)
+
+
+def _ci(value: object, ci: object, pattern: str = "{:.3f}") -> str:
+    if not isinstance(ci, list | tuple) or len(ci) != 2:
+        return _num(value, pattern)
+    return f"{_num(value, pattern)} ({_num(ci[0], pattern)}–{_num(ci[1], pattern)})"
+
+
+def paired(sets: Sequence[ScoredSet], label: str) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The sets' (truth, score) aligned on case_id when every set scored the same cases."""
+    first = sets[0]
+    ids = set(first.case_ids)
+    if len(ids) != len(first.case_ids) or any(set(s.case_ids) != ids for s in sets[1:]):
+        return None
+    order = {case: i for i, case in enumerate(first.case_ids)}
+    aligned = []
+    truth = None
+    for scored in sets:
+        y, s = scored.binary(label)
+        index = np.empty(len(order), dtype=np.int64)
+        for i, case in enumerate(scored.case_ids):
+            index[order[case]] = i
+        y, s = y[index], s[index]
+        if truth is None:
+            truth = y
+        elif not np.array_equal(truth, y):
+            return None  # the same cases carry different labels: not one reference standard
+        aligned.append((y, s))
+    return aligned
+
+
+def render_roc_pr(sets: Sequence[ScoredSet], label: str, key: str) -> list[dict]:
+    curves = [scored.curves(label) for scored in sets]
+    series = [
+        (scored.card.name if len(sets) < 2 else scored.model_id, c)
+        for scored, c in zip(sets, curves, strict=True)
+    ]
+    undefined = [
+        scored.model_id for scored, c in zip(sets, curves, strict=True) if not c["defined"]
+    ]
+    if undefined:
+        st.warning(
+            f"ROC and PR need both '{label}' and other cases; {', '.join(undefined)} "
+            "scored a set with only one of them."
+        )
+    left, right = st.columns(2)
+    left.plotly_chart(charts.roc_figure(series), key=f"{key}_roc")
+    right.plotly_chart(charts.pr_figure(series), key=f"{key}_pr")
+    rows = []
+    for scored, c in zip(sets, curves, strict=True):
+        auc = c.get("auc", (math.nan,) * 3)
+        ap = c.get("ap", (math.nan,) * 3)
+        rows.append(
+            {
+                "model": scored.model_id,
+                "cases": c["n"],
+                f"'{label}' cases": c["positives"],
+                "AUC (95% CI, DeLong)": _ci(auc[0], auc[1:]),
+                "AP (95% CI, bootstrap)": _ci(ap[0], ap[1:]),
+                "ECE": _num(c["ece"]),
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    return curves
+
+
+def render_delong(sets: Sequence[ScoredSet], label: str) -> pd.DataFrame | None:
+    """Paired DeLong tests of every pair, only when all models scored the same cases."""
+    st.markdown("**Paired DeLong test** (two-sided, H₀: equal AUCs)")
+    aligned = paired(sets, label)
+    if aligned is None:
+        st.info(
+            "The paired DeLong test needs every model to have scored the same cases "
+            "(matching case ids and labels). These sets differ, so only the separate AUC CIs "
+            "above can be compared: overlapping CIs do not show that two AUCs are equal."
+        )
+        return None
+    if not 0 < aligned[0][0].sum() < len(aligned[0][0]):
+        st.info(f"The shared cases hold only one class for '{label}': no test is possible.")
+        return None
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for (a, sa), (b, sb) in itertools.combinations(zip(sets, aligned, strict=True), 2):
+            result = delong_test_paired(sa[0], sa[1], sb[1])
+            rows.append(
+                {
+                    "model A": a.model_id,
+                    "model B": b.model_id,
+                    "AUC A": _num(result.auc_a),
+                    "AUC B": _num(result.auc_b),
+                    "difference (95% CI)": _ci(result.difference, [result.ci_low, result.ci_high]),
+                    "z": _num(result.z, "{:.2f}"),
+                    "p": _num(result.p_value, "{:.4f}"),
+                }
+            )
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True)
+    st.caption(f"{len(aligned[0][0])} shared cases. Several pairs: mind multiple testing.")
+    return table
+
+
+def default_threshold(scored: ScoredSet, label: str) -> float:
+    """The threshold chosen on the Thresholds page this session, else the card's, else 0.5."""
+    chosen = st.session_state.get("chosen_thresholds", {}).get((scored.model_id, label))
+    if chosen is not None:
+        return float(chosen)
+    if scored.card.is_binary:
+        return scored.card.default_threshold
+    return 0.5
+
+
+def render_threshold_metrics(sets: Sequence[ScoredSet], label: str, key: str) -> pd.DataFrame:
+    st.markdown(f"**Metrics at each model's threshold** (label of interest: '{label}')")
+    columns = st.columns(min(4, len(sets)))
+    thresholds = {}
+    for i, scored in enumerate(sets):
+        thresholds[scored.model_id] = columns[i % len(columns)].number_input(
+            f"Threshold: {scored.model_id}",
+            0.0,
+            1.0,
+            value=float(default_threshold(scored, label)),
+            step=0.01,
+            format="%.3f",
+            key=f"{key}_t_{scored.model_id}_{label}",
+        )
+    rows = []
+    for scored in sets:
+        t = thresholds[scored.model_id]
+        at = metrics_at(scored.table(label), t)
+        rows.append(
+            {
+                "model": scored.model_id,
+                "threshold": round(t, 3),
+                "TP": at["tp"],
+                "FP": at["fp"],
+                "TN": at["tn"],
+                "FN": at["fn"],
+                "sensitivity (95% CI)": _ci(at["sensitivity"], at["sensitivity_ci"], "{:.1%}"),
+                "specificity (95% CI)": _ci(at["specificity"], at["specificity_ci"], "{:.1%}"),
+                "PPV": _num(at["ppv"], "{:.1%}"),
+                "NPV": _num(at["npv"], "{:.1%}"),
+                "F1": _num(at["f1"]),
+                "accuracy": _num(at["accuracy"], "{:.1%}"),
+            }
+        )
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True)
+    st.caption(
+        "Sensitivity and specificity CIs: Wilson. Thresholds default to the ones chosen "
+        "on the Thresholds page this session, else each card's default."
+    )
+    return table
+
+
+def render_comparison(sets: Sequence[ScoredSet], label: str, key: str) -> None:
+    """ROC and PR overlaid, AUC CIs, paired DeLong, metrics at thresholds, calibration."""
+    curves = render_roc_pr(sets, label, key)
+    render_delong(sets, label)
+    render_threshold_metrics(sets, label, key)
+    series = [(s.model_id, c) for s, c in zip(sets, curves, strict=True)]
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.calibration_figure(series, title=f"Calibration of P('{label}')"), key=f"{key}_cal"
+    )
+    right.markdown(
+        "**Calibration.** Each point is a bin of cases (10 equal-width bins): the mean predicted "
+        "probability against the observed frequency. On the diagonal a model's probabilities "
+        "can be read as risks; ECE is the count-weighted mean distance from it."
+    )
+
+
+def render_model_metrics(scored: ScoredSet, label: str, key: str, threshold: float) -> None:
+    """One model on one labelled set: ROC/PR with CIs, confusion matrix, calibration, per class."""
+    card = scored.card
+    curves = scored.curves(label)
+    if curves["defined"]:
+        left, right = st.columns(2)
+        left.plotly_chart(
+            charts.roc_figure(
+                [(card.id, curves)],
+                title=f"ROC: '{label}' vs rest"
+                if not card.is_binary
+                else "ROC curve (95% pointwise band)",
+            ),
+            key=f"{key}_roc",
+        )
+        right.plotly_chart(charts.pr_figure([(card.id, curves)]), key=f"{key}_pr")
+    else:
+        st.warning(f"This set holds only one class for '{label}': ROC and PR are undefined.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = evaluate(card, scored.y_true, scored.probabilities, threshold=threshold)
+    metrics = report["metrics"]
+    rows = []
+    for name, value in metrics.items():
+        if isinstance(value, dict):
+            rows.append(
+                {
+                    "metric": name,
+                    "value (95% CI)": _ci(value.get("value"), value.get("ci")),
+                    "method": value.get("method", ""),
+                }
+            )
+        else:
+            rows.append(
+                {
+                    "metric": name,
+                    "value (95% CI)": _num(value) if isinstance(value, float) else str(value),
+                    "method": "",
+                }
+            )
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown(
+            "**Metrics**"
+            + (f" at threshold {threshold:.3f}" if card.is_binary else " (most probable label)")
+        )
+        st.dataframe(pd.DataFrame(rows), hide_index=True, height="content")
+    with right:
+        st.plotly_chart(
+            charts.confusion_figure(
+                report["confusion_matrix"],
+                card.labels,
+                title="Confusion matrix" + (f" (t = {threshold:.3f})" if card.is_binary else ""),
+            ),
+            key=f"{key}_cm",
+        )
+    if not card.is_binary and report.get("per_class"):
+        st.markdown("**Per-class metrics** (one-vs-rest, most probable label)")
+        per_class = pd.DataFrame(report["per_class"]).T.reset_index(names="label")
+        aucs = {lab: metrics.get(f"auc_{lab}", {}) for lab in card.labels}
+        per_class["AUC (95% CI)"] = [
+            _ci(aucs[lab].get("value"), aucs[lab].get("ci")) for lab in per_class["label"]
+        ]
+        st.dataframe(per_class, hide_index=True, height="content")
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.calibration_figure([(card.id, curves)], title=f"Calibration of P('{label}')"),
+        key=f"{key}_cal",
+    )
+    with right:
+        st.markdown("**Calibration**")
+        st.markdown(
+            f"Expected calibration error (10 equal-width bins) of P('{label}'): "
+            f"**{curves['ece']:.3f}**. "
+            + (
+                f"Top-label ECE: **{_num(metrics.get('ece_top_label'))}**. "
+                if not card.is_binary
+                else ""
+            )
+            + "Points above the diagonal: the model under-estimates; below: it over-estimates. "
+            "Marker size shows how many cases fall in a bin."
+        )
+        if card.calibration:
+            st.caption(f"Card calibration: {card.calibration.get('method', 'n/a')}")
+
+
+def render_history(registry: Registry, model_id: str, key: str) -> None:
+    entry = registry.get(model_id)
+    history = read_history(entry.directory)
+    if history is None:
+        st.info(
+            "This model ships no training history (`history.json` beside its card), so no "
+            "training curves can be shown."
+        )
+        return
+    metrics = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
+    metrics += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
+    columns = st.columns(min(3, max(1, len(metrics))))
+    for i, metric in enumerate(metrics):
+        columns[i % len(columns)].plotly_chart(
+            charts.history_figure(history, metric), key=f"{key}_hist_{metric}"
+        )
+    epochs = max(len(v) for v in history.values())
+    if epochs < 2:
+        st.caption(f"The history holds {epochs} epoch: curves need more epochs to be informative.")

@@ -1,0 +1,258 @@
+"""Many scans at once: uploads and ZIP archives read in memory, an optional labels CSV.
+
+ZIP archives are checked from their central directory before anything is extracted:
+member count, total uncompressed size and each member's compression ratio. Member names
+are labels for display and for matching the labels CSV; they are never used as paths.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import posixpath
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ui.stats import ScoredSet
+from zoo.errors import ZooError
+from zoo.imaging import load_scan
+from zoo.registry import Registry
+from zoo.runtime import predict
+
+MAX_FILES = 500
+MAX_TOTAL_BYTES = 500 * 1024 * 1024
+MAX_RATIO = 100
+MAX_CSV_BYTES = 5 * 1024 * 1024
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_SKIP_PREFIXES = ("__MACOSX/",)
+
+
+class BatchInputError(ZooError, ValueError):
+    """A batch upload (ZIP, labels CSV) breaks a limit or cannot be read."""
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    name: str  # display label (a ZIP member name or an upload's name), never a path
+    data: bytes
+
+
+def is_zip(data: bytes) -> bool:
+    return data[:4] in ZIP_MAGIC
+
+
+def read_zip(
+    data: bytes,
+    archive_name: str = "archive.zip",
+    *,
+    max_files: int = MAX_FILES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_ratio: float = MAX_RATIO,
+) -> list[BatchFile]:
+    """The files inside a ZIP held in memory, after checking its directory against the limits."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise BatchInputError(f"{archive_name} is not a readable ZIP archive ({exc}).") from exc
+    with archive:
+        members = [
+            info
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.startswith(_SKIP_PREFIXES)
+            and not posixpath.basename(info.filename).startswith(".")
+        ]
+        if len(members) > max_files:
+            raise BatchInputError(
+                f"{archive_name} holds {len(members)} files; at most {max_files} are accepted. "
+                "Split it into smaller archives."
+            )
+        total = sum(info.file_size for info in members)
+        if total > max_total_bytes:
+            raise BatchInputError(
+                f"{archive_name} would expand to {total / 2**20:.0f} MB; at most "
+                f"{max_total_bytes / 2**20:.0f} MB are accepted."
+            )
+        for info in members:
+            ratio = info.file_size / max(1, info.compress_size)
+            if ratio > max_ratio:
+                raise BatchInputError(
+                    f"{archive_name}: member '{info.filename}' is compressed {ratio:.0f}:1 "
+                    f"(more than {max_ratio:.0f}:1), which looks like a ZIP bomb; refused."
+                )
+        if any(info.flag_bits & 0x1 for info in members):
+            raise BatchInputError(f"{archive_name} is encrypted; upload an unencrypted ZIP.")
+        files = []
+        for info in members:
+            try:
+                with archive.open(info) as handle:
+                    content = handle.read(info.file_size + 1)
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+                raise BatchInputError(
+                    f"{archive_name}: member '{info.filename}' cannot be read ({exc})."
+                ) from exc
+            if len(content) > info.file_size:
+                raise BatchInputError(
+                    f"{archive_name}: member '{info.filename}' is larger than its directory says."
+                )
+            files.append(BatchFile(info.filename, content))
+    return files
+
+
+def collect_files(
+    uploads: Iterable[tuple[str, bytes]], *, max_files: int = MAX_FILES
+) -> list[BatchFile]:
+    """Uploaded files, with ZIP archives expanded in memory; enforces the file-count limit."""
+    files: list[BatchFile] = []
+    total = 0
+    for name, data in uploads:
+        found = (
+            read_zip(data, name, max_files=max_files) if is_zip(data) else [BatchFile(name, data)]
+        )
+        files += found
+        total += sum(len(f.data) for f in found)
+        if len(files) > max_files:
+            raise BatchInputError(
+                f"{len(files)} files uploaded; at most {max_files} are scored at once."
+            )
+        if total > MAX_TOTAL_BYTES:
+            raise BatchInputError(
+                f"The uploads add up to more than {MAX_TOTAL_BYTES / 2**20:.0f} MB; score them "
+                "in smaller batches."
+            )
+    return files
+
+
+def read_labels_csv(data: bytes, name: str = "labels.csv") -> dict[str, str]:
+    """A ``path,label`` CSV → {path: label}. Paths are only matched against file names."""
+    if len(data) > MAX_CSV_BYTES:
+        raise BatchInputError(f"{name} is larger than {MAX_CSV_BYTES // 2**20} MB.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BatchInputError(f"{name} is not UTF-8 text ({exc}).") from exc
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise BatchInputError(f"{name} is not a valid CSV ({exc}).") from exc
+    if not rows or not {"path", "label"} <= {(k or "").strip().lower() for k in rows[0]}:
+        raise BatchInputError(f"{name} needs a header row with the columns 'path' and 'label'.")
+    labels: dict[str, str] = {}
+    for row in rows:
+        norm = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        if norm["path"] and norm["label"]:
+            labels[norm["path"]] = norm["label"]
+    if not labels:
+        raise BatchInputError(f"{name} has no rows with both a path and a label.")
+    return labels
+
+
+def _key(name: str) -> str:
+    return name.replace("\\", "/").strip().lstrip("./")
+
+
+def match_label(name: str, labels: dict[str, str]) -> str | None:
+    """The label of a file: by its full member name, else by its base name (when unique)."""
+    if not labels:
+        return None
+    by_path = {_key(k): v for k, v in labels.items()}
+    key = _key(name)
+    if key in by_path:
+        return by_path[key]
+    base = posixpath.basename(key)
+    candidates = {v for k, v in by_path.items() if posixpath.basename(k) == base}
+    return candidates.pop() if len(candidates) == 1 else None
+
+
+def score_files(
+    files: Sequence[BatchFile],
+    model_ids: Sequence[str],
+    registry: Registry,
+    *,
+    labels: dict[str, str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> pd.DataFrame:
+    """One row per (file, model): probabilities, score and predicted label, or the error.
+
+    A file that cannot be read is reported on its rows (``error``) and the rest are scored.
+    """
+    rows: list[dict] = []
+    cards = {m: registry.card(m) for m in model_ids}
+    for i, item in enumerate(files):
+        if progress:
+            progress(i, len(files), item.name)
+        truth = match_label(item.name, labels or {})
+        try:
+            scan = load_scan(item.data, filename=item.name)
+        except ZooError as exc:
+            for model_id in model_ids:
+                rows.append(
+                    {"file": item.name, "model": model_id, "true_label": truth, "error": str(exc)}
+                )
+            continue
+        for model_id in model_ids:
+            row: dict = {"file": item.name, "model": model_id, "true_label": truth, "error": None}
+            try:
+                (pred,) = predict(model_id, [scan], registry=registry)
+            except ZooError as exc:
+                row["error"] = str(exc)
+            else:
+                row.update(
+                    {
+                        "score": pred.score,
+                        "predicted": pred.label,
+                        "threshold": pred.threshold,
+                        **{f"p_{k}": v for k, v in pred.probabilities.items()},
+                    }
+                )
+                row["modality"] = scan.modality
+                row["modality_ok"] = scan.modality in cards[model_id].modalities
+            rows.append(row)
+    if progress:
+        progress(len(files), len(files), "")
+    frame = pd.DataFrame(rows)
+    for column in ("score", "predicted", "threshold", "modality"):
+        if column not in frame:
+            frame[column] = np.nan
+    return frame
+
+
+def labelled_sets(
+    frame: pd.DataFrame, registry: Registry
+) -> tuple[dict[str, ScoredSet], list[str]]:
+    """Per model, the scored files whose true label is one of the model's labels.
+
+    Returns the sets and notes on what was left out (unreadable files, unknown labels).
+    """
+    sets: dict[str, ScoredSet] = {}
+    notes: list[str] = []
+    if frame.empty or "true_label" not in frame or frame["true_label"].isna().all():
+        return sets, notes
+    for model_id, rows in frame.groupby("model", sort=False):
+        card = registry.card(str(model_id))
+        ok = rows[rows["error"].isna() & rows["true_label"].isin(card.labels)]
+        unknown = sorted(set(rows["true_label"].dropna()) - set(card.labels))
+        if unknown:
+            notes.append(
+                f"{model_id}: labels {unknown} are not among its labels {list(card.labels)}; "
+                "those files are left out of its metrics."
+            )
+        unlabelled = int(rows["true_label"].isna().sum())
+        if unlabelled:
+            notes.append(f"{model_id}: {unlabelled} file(s) have no label in the CSV.")
+        if ok.empty:
+            continue
+        index = {label: i for i, label in enumerate(card.labels)}
+        sets[str(model_id)] = ScoredSet(
+            model_id=str(model_id),
+            card=card,
+            case_ids=tuple(ok["file"]),
+            y_true=ok["true_label"].map(index).to_numpy(dtype=np.int64),
+            probabilities=ok[[f"p_{label}" for label in card.labels]].to_numpy(dtype=np.float64),
+            source="your batch",
+        )
+    return sets, notes

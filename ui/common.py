@@ -1,0 +1,112 @@
+"""Page plumbing shared by every page: the cached registry, errors shown as next steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from zoo.errors import (
+    CardError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    ModelRuntimeError,
+    RecipeError,
+    ScanError,
+    ZooError,
+)
+from zoo.registry import ModelEntry, Registry, models_dir
+
+DISCLAIMER = (
+    "**Research and teaching only.** MedZoo is not a medical device and must not be used "
+    "for diagnosis or treatment decisions."
+)
+
+NO_MODELS = (
+    "No models are installed yet. Build them with `python -m training build-zoo` "
+    "(see README.md, 'Build the zoo'), or point `MEDZOO_MODELS_DIR` at a folder of models."
+)
+
+
+def page_setup(title: str) -> None:
+    """Every page's first call: page config, the disclaimer in the sidebar, the title.
+
+    Done by each page rather than by the router alone: Streamlit runs a page file directly
+    (without ``streamlit_app.py``) when the first visitor after a server start opens a page's
+    URL, and the disclaimer must be on every page however it is reached.
+    """
+    st.set_page_config(
+        page_title=title if title == "MedZoo" else f"{title} · MedZoo",
+        page_icon=":material/radiology:",
+        layout="wide",
+    )
+    st.sidebar.warning(DISCLAIMER, icon=":material/warning:")
+    st.title(title)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def registry_for(root: str) -> Registry:
+    """The registry of the models folder ``root``, read once and shared (read-only)."""
+    return Registry(root)
+
+
+def get_registry() -> Registry:
+    """The registry of ``$MEDZOO_MODELS_DIR`` (or ``zoo/models``)."""
+    return registry_for(str(models_dir()))
+
+
+def require_models(registry: Registry) -> None:
+    """Stop the page with instructions when the zoo is empty."""
+    if not len(registry):
+        st.info(NO_MODELS)
+        st.stop()
+
+
+def model_key(entry: ModelEntry) -> tuple[str, str, str]:
+    """Cache key of a model's shipped data: models folder, id, file hash."""
+    return str(entry.directory.parent), entry.id, entry.card.file.sha256
+
+
+def model_label(entry: ModelEntry) -> str:
+    card = entry.card
+    return f"{card.name} ({card.id}, {'/'.join(card.modalities)})"
+
+
+def next_step(exc: BaseException) -> str:
+    """What a user can do about an error, by its type."""
+    if isinstance(exc, ScanError):
+        return (
+            "Upload a PNG, JPEG, TIFF, BMP, WebP or DICOM scan that opens in an image viewer, "
+            "or pick another file."
+        )
+    if isinstance(exc, ModelIntegrityError):
+        return (
+            "This model's file is missing or differs from its card, so it was refused. Choose "
+            "another model; to repair it, rebuild the zoo (`python -m training build-zoo`) or "
+            "download the model again (README)."
+        )
+    if isinstance(exc, ModelNotFoundError):
+        return "Pick a model from the list; reload the page if the zoo has changed."
+    if isinstance(exc, CardError | RecipeError):
+        return "The model's card is incomplete; see the Model zoo page, or choose another model."
+    if isinstance(exc, ModelRuntimeError):
+        return "The model could not run on this input; try another model or another scan."
+    return "Try another file or model; reload the page if the problem persists."
+
+
+def show_error(exc: BaseException, what: str | None = None) -> None:
+    """Show ``exc`` as an ``st.error`` with what to do next (never a traceback)."""
+    head = f"{what}: {exc}" if what else str(exc)
+    st.error(f"{head}\n\n**What to do:** {next_step(exc)}", icon=":material/error:")
+
+
+@contextmanager
+def user_action(what: str | None = None, *, stop: bool = True) -> Iterator[None]:
+    """Turn a :class:`ZooError` raised inside the block into ``st.error`` (and stop the page)."""
+    try:
+        yield
+    except ZooError as exc:
+        show_error(exc, what)
+        if stop:
+            st.stop()

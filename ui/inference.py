@@ -1,0 +1,29 @@
+"""Model runs, cached by (model, file hash, frame, window): moving a control never reruns one.
+
+``st.cache_data`` keys on the SHA-256 of the upload, not on the session: a user only ever
+gets back the result of bytes they sent themselves. Entries are bounded.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from zoo.imaging import Scan
+from zoo.registry import Registry
+from zoo.runtime import Prediction, predict
+
+
+@st.cache_data(max_entries=32, show_spinner="Running the model…")
+def run_prediction(
+    root: str,
+    model_id: str,
+    sha256: str,
+    digest: str,
+    frame: int | None,
+    window: str | None,
+    _scan: Scan,
+    _registry: Registry,
+) -> Prediction:
+    """One scan through one model, keeping the preprocessed image for display."""
+    (prediction,) = predict(model_id, [_scan], registry=_registry, keep_preprocessed=True)
+    return prediction
