@@ -15,6 +15,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,17 @@ def export_run(
     *,
     variant: str = "float32",
     data_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Export a trained run; returns a summary (sizes, parity, latency, AUC per variant)."""
+    """Export a trained run; returns a summary (sizes, parity, latency, AUC per variant).
+
+    ``progress`` receives one line per step (the CLI prints them).
+    """
+    step = progress or (lambda message: None)
     run_dir, target = Path(run_dir), Path(target)
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    step("[1/5] loading the run and its validation split")
     recipe_data = json.loads((run_dir / "recipe.json").read_text())
     recipe = parse_recipe(recipe_data)
     model = keras.models.load_model(run_dir / "model.keras")
@@ -59,10 +66,13 @@ def export_run(
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         paths = {name: Path(scratch) / f"model.{name}.onnx" for name in VARIANTS}
+        step("[2/5] converting to ONNX and checking parity with Keras")
         result = to_onnx(model, paths["float32"], inputs[val_idx][:16])
+        step("[3/5] float16 and int8 variants (int8 calibrated on training images)")
         to_float16(paths["float32"], paths["float16"])
         rng = np.random.default_rng(recipe.seed)
         to_int8(paths["float32"], paths["int8"], train_x[rng.permutation(len(train_x))[:64]])
+        step(f"[4/5] scoring {len(val_idx)} validation images with every variant")
         probabilities = {
             name: _onnx_probabilities(path, inputs[val_idx], len(recipe.labels))
             for name, path in paths.items()
@@ -77,6 +87,7 @@ def export_run(
         model_path = target / "model.onnx"
         shutil.copyfile(paths[variant], model_path)
     shipped = probabilities[variant]
+    step(f"[5/5] writing the card and validation predictions into {target}")
     card = build_card(
         recipe_data,
         model,

@@ -25,7 +25,7 @@ def build_zoo(
         run_dir = train(recipe, smoke=smoke, verbose=2)
         variant = recipe.card.get("ship_variant", "float32")
         target = models_dir / run_dir.name
-        card = export_run(run_dir, target, variant=variant)["card"]
+        card = export_run(run_dir, target, variant=variant, progress=print)["card"]
         validation = card["metrics"]["validation"]
         auc = validation["auc"]["value"] if "auc" in validation else validation["macro_auc"]
         rows.append(

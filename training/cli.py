@@ -65,7 +65,11 @@ def _run(args: argparse.Namespace) -> int:
         from export.package import export_run
 
         summary = export_run(
-            args.run_dir, args.target, variant=args.variant or "float32", data_dir=args.data
+            args.run_dir,
+            args.target,
+            variant=args.variant or "float32",
+            data_dir=args.data,
+            progress=lambda line: print(line, flush=True),
         )
         _print_summary(summary)
         return 0
