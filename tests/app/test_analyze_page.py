@@ -142,7 +142,10 @@ def test_sample_picker_appears_when_samples_exist(open_page, tmp_path, monkeypat
     assert at.metric  # the report of the sample
 
 
-def test_no_sample_picker_without_samples(open_page):
+def test_no_sample_picker_without_samples(open_page, tmp_path, monkeypatch):
+    empty = tmp_path / "no-samples"
+    empty.mkdir()
+    monkeypatch.setenv("MEDZOO_SAMPLES_DIR", str(empty))
     at = open_page("analyze")
     assert not [r for r in at.radio if r.key == "analyze_source"]
 
@@ -150,3 +153,8 @@ def test_no_sample_picker_without_samples(open_page):
 def test_without_models_the_page_says_how_to_get_some(open_page, tmp_path):
     at = open_page("analyze", models_dir=tmp_path)
     assert any("python -m training build-zoo" in i.value for i in at.info)
+
+
+def test_shipped_samples_are_offered(open_page):
+    at = open_page("analyze")
+    assert [r for r in at.radio if r.key == "analyze_source"]
