@@ -24,7 +24,6 @@ def _layout(
         title={"text": title, "font": {"size": 15}},
         xaxis_title=x,
         yaxis_title=y,
-        template="plotly_white",
         height=height + bottom - 45,
         margin={"l": 55, "r": 20, "t": 50, "b": bottom},
         legend={
@@ -204,19 +203,23 @@ def histogram_figure(
     negative: str,
     title: str = "Validation scores by true class",
 ) -> go.Figure:
+    # binned here: 40 bars travel to the browser instead of every validation score
     fig = go.Figure()
-    bins = {"start": 0.0, "end": 1.0, "size": 0.025}
+    edges = np.linspace(0.0, 1.0, 41)
+    centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
     y = np.asarray(y).astype(bool)
-    fig.add_trace(
-        go.Histogram(
-            x=scores[~y], xbins=bins, name=f"true {negative}", marker_color=PALETTE[0], opacity=0.65
+    for mask, name, colour in ((~y, negative, PALETTE[0]), (y, positive, PALETTE[1])):
+        counts, _ = np.histogram(np.clip(scores[mask], 0.0, 1.0), bins=edges)
+        fig.add_trace(
+            go.Bar(
+                x=centres,
+                y=counts,
+                width=width,
+                name=f"true {name}",
+                marker_color=colour,
+                opacity=0.65,
+            )
         )
-    )
-    fig.add_trace(
-        go.Histogram(
-            x=scores[y], xbins=bins, name=f"true {positive}", marker_color=PALETTE[1], opacity=0.65
-        )
-    )
     fig.add_vline(x=threshold, line={"color": "#d62728", "width": 2, "dash": "dash"})
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(range=[0, 1])
