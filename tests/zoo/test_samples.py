@@ -25,7 +25,7 @@ def test_every_sample_loads():
     for path in SCANS:
         scan = load_scan(path.read_bytes(), filename=path.name)
         assert scan.pixels.dtype == np.float32 and min(scan.shape) >= 128
-        assert 0.0 <= scan.pixels.min() and scan.pixels.max() <= 1.0
+        assert scan.pixels.min() >= 0.0 and scan.pixels.max() <= 1.0
 
 
 def test_the_dicom_sample_is_a_chest_radiograph():
