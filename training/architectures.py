@@ -25,6 +25,11 @@ from keras import layers, regularizers
 
 Weights = str | Path | None
 
+# Keras' default 0.99 lets the running statistics lag far behind the weights when an epoch
+# is a few dozen steps (a few hundred scans): validation outputs then collapse onto one
+# class while the ranking (AUC) is fine. 0.9 tracks within a couple of epochs.
+BN_MOMENTUM = 0.9
+
 
 def mobilenetv3_small(
     input_shape: tuple[int, int, int] = (224, 224, 3),
@@ -223,7 +228,7 @@ def _conv_bn_relu(
         kernel_regularizer=regularizer,
         name=f"{name}_conv",
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -233,12 +238,12 @@ def _basic_block(
     shortcut = x
     y = _conv_bn_relu(x, filters, 3, strides=strides, name=f"{name}_a", l2=l2)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(y)
-    y = layers.BatchNormalization(name=f"{name}_b_bn")(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_b_bn")(y)
     if strides != 1 or shortcut.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False, name=f"{name}_proj")(
             x
         )
-        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([shortcut, y]))
 
 
@@ -256,7 +261,7 @@ def _residual_se_block(
     shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
     y = _conv_bn_relu(x, filters, 3, name=f"{name}_a", l2=l2)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(y)
-    y = layers.BatchNormalization(name=f"{name}_b_bn")(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_b_bn")(y)
     y = _squeeze_excite(y, 8, name=f"{name}_se")
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([shortcut, y]))
 
