@@ -345,7 +345,7 @@ def build_zoo(root: Path) -> None:
     from export.onnx_export import OPSET, to_int8, to_onnx
     from export.package import operating_points
     from training.architectures import build
-    from zoo.card import parse_card
+    from zoo.card import file_entry, parse_card
     from zoo.metrics import auc_ci_delong
 
     xrays = [data for _, data in chest_xrays(8)]
@@ -416,12 +416,7 @@ def build_zoo(root: Path) -> None:
             "calibration": {"method": "none"},
             "intended_use": "Benchmarks only: random weights, its scores mean nothing.",
             "limitations": ["Random weights: not a model of anything.", "Benchmarks only."],
-            "file": {
-                "name": "model.onnx",
-                "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "opset": OPSET,
-            },
+            "file": file_entry(data, opset=OPSET),
             "validation_predictions": "validation.csv",
             "export": {"shipped_variant": spec.variant},
         }

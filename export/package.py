@@ -11,7 +11,6 @@ saved split only.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import shutil
 import tempfile
@@ -28,7 +27,7 @@ from export.onnx_export import OPSET, ExportResult, latency_ms, to_float16, to_i
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
 from training.recipe import parse_recipe
-from zoo.card import parse_card
+from zoo.card import file_entry, parse_card
 from zoo.evaluation import evaluate
 from zoo.metrics import ThresholdTable
 
@@ -240,12 +239,7 @@ def _minimal_card(
         "calibration": {"method": "none"},
         "intended_use": text.get("intended_use", "Research and teaching only; not for diagnosis."),
         "limitations": text.get("limitations", ["Research and teaching only; not for diagnosis."]),
-        "file": {
-            "name": "model.onnx",
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "opset": OPSET,
-        },
+        "file": file_entry(data, opset=OPSET),
         "validation_predictions": "validation.csv",
     }
 

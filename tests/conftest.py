@@ -10,7 +10,6 @@ ONNX Runtime returns.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+
+from zoo.card import file_entry
 
 OPSET = 17
 
@@ -119,12 +120,7 @@ def write_model_dir(
         "calibration": {"method": "none"},
         "intended_use": "Tests only.",
         "limitations": ["Not a real model."],
-        "file": {
-            "name": "model.onnx",
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "opset": OPSET,
-        },
+        "file": file_entry(data, opset=OPSET),
         "validation_predictions": "validation.csv",
         "latency_ms": 1.0,
     }

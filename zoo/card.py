@@ -12,6 +12,7 @@ training data) are kept as given so they can grow without a schema bump.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Mapping
@@ -86,6 +87,16 @@ class ModelCard:
     @property
     def is_binary(self) -> bool:
         return self.task == "binary"
+
+
+def file_entry(data: bytes, *, opset: int, name: str = "model.onnx") -> dict[str, Any]:
+    """The card's ``file`` section for the ONNX file holding ``data``."""
+    return {
+        "name": name,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "opset": opset,
+    }
 
 
 def parse_card(data: Any) -> ModelCard:
