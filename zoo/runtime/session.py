@@ -55,7 +55,8 @@ def get_session(entry: ModelEntry) -> ModelSession:
     try:
         stat = path.stat()
     except OSError as exc:
-        _forget(path)
+        with _lock:
+            _drop(path)
         raise ModelIntegrityError(
             f"model {entry.id!r}: file {path.name} is missing ({exc.strerror}); "
             "reinstall the model or remove its folder"
@@ -71,7 +72,7 @@ def get_session(entry: ModelEntry) -> ModelSession:
                 return _cache[key]
         session = _load(entry, path)
         with _lock:
-            _forget(path, locked=True)
+            _drop(path)
             _cache[key] = session
             while len(_cache) > MAX_CACHED_SESSIONS:
                 _cache.popitem(last=False)
@@ -87,16 +88,10 @@ def cached_session_count() -> int:
     return len(_cache)
 
 
-def _forget(path: Path, *, locked: bool = False) -> None:
-    def drop() -> None:
-        for key in [k for k in _cache if k[0] == str(path)]:
-            del _cache[key]
-
-    if locked:
-        drop()
-    else:
-        with _lock:
-            drop()
+def _drop(path: Path) -> None:
+    """Forget every cached session of ``path``; the caller holds ``_lock``."""
+    for key in [k for k in _cache if k[0] == str(path)]:
+        del _cache[key]
 
 
 def _load(entry: ModelEntry, path: Path) -> ModelSession:
