@@ -53,7 +53,7 @@ def export_run(
     step("[1/5] loading the run and its validation split")
     recipe_data = json.loads((run_dir / "recipe.json").read_text())
     recipe = parse_recipe(recipe_data)
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = load_trained_model(run_dir)
     smoke = recipe.data.get("source") == "synthetic" and recipe.id.endswith("-smoke")
     labelled = load_labelled(recipe, data_dir=data_dir, run_dir=run_dir, smoke=smoke)
     split = load_split(run_dir / "split.csv", labelled)
@@ -107,6 +107,13 @@ def export_run(
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, target / name)
     return {"card": card, "export": result}
+
+
+def load_trained_model(run_dir: str | Path) -> keras.Model:
+    """The run's best Keras model, with the project's custom layers registered."""
+    import training.architectures  # noqa: F401 - registers ChannelPool (CBAM) with Keras
+
+    return keras.models.load_model(Path(run_dir) / "model.keras")
 
 
 def _onnx_probabilities(path: Path, inputs: np.ndarray, n_labels: int) -> np.ndarray:

@@ -1,0 +1,28 @@
+"""Loading a trained run in a fresh process, as `python -m training export` does."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tensorflow", reason="training tests need requirements-train.txt")
+
+from training.architectures import build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_custom_layers_load_without_the_training_modules_imported(tmp_path):
+    build("custom_cnn", (64, 64, 3), 2, width=8, dense_units=(8,)).save(tmp_path / "model.keras")
+    code = (
+        "import sys\n"
+        "from export.package import load_trained_model\n"
+        f"model = load_trained_model({str(tmp_path)!r})\n"
+        "print(model.get_layer('cbam_maps').__class__.__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ChannelPool")
