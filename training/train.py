@@ -204,7 +204,9 @@ def _dataset(
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if training:
         dataset = dataset.shuffle(len(inputs), seed=recipe.seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    # A short last training batch (1-3 images) crashes TF 2.21's oneDNN backward pass
+    # (munmap_chunk: invalid pointer); reshuffling drops different images each epoch.
+    dataset = dataset.batch(batch_size, drop_remainder=training and len(inputs) >= batch_size)
     if training:
         norm = recipe.preprocessing.normalization
         black = float((0.0 - norm.mean[0]) / norm.std[0])
