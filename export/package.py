@@ -24,12 +24,13 @@ import numpy as np
 import onnxruntime as ort
 
 from export.onnx_export import OPSET, ExportResult, latency_ms, to_float16, to_int8, to_onnx
+from export.shortcut import shortcut_report
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
 from training.recipe import parse_recipe
 from zoo.card import file_entry, parse_card
 from zoo.evaluation import evaluate
-from zoo.metrics import ThresholdTable
+from zoo.metrics import ThresholdTable, bootstrap_ci, macro_auc
 
 VARIANTS = ("float32", "float16", "int8")
 
@@ -62,6 +63,7 @@ def export_run(
     y = np.array([index[label] for label in labelled.labels])
     train_x, val_idx = inputs[split.train], split.validation
 
+    test_idx = split.test
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         paths = {name: Path(scratch) / f"model.{name}.onnx" for name in VARIANTS}
@@ -71,9 +73,10 @@ def export_run(
         to_float16(paths["float32"], paths["float16"])
         rng = np.random.default_rng(recipe.seed)
         to_int8(paths["float32"], paths["int8"], train_x[rng.permutation(len(train_x))[:64]])
-        step(f"[4/5] scoring {len(val_idx)} validation images with every variant")
+        held_out_note = f" and {len(test_idx)} held-out test images" if len(test_idx) else ""
+        step(f"[4/5] scoring {len(val_idx)} validation images{held_out_note}")
         probabilities = {
-            name: _onnx_probabilities(path, inputs[val_idx], len(recipe.labels))
+            name: onnx_outputs(path, inputs[val_idx], len(recipe.labels))["probabilities"]
             for name, path in paths.items()
         }
         variants = {
@@ -85,8 +88,11 @@ def export_run(
         }
         model_path = target / "model.onnx"
         shutil.copyfile(paths[variant], model_path)
-    shipped = probabilities[variant]
-    step(f"[5/5] writing the card and validation predictions into {target}")
+    held_out = np.concatenate([val_idx, test_idx])
+    outputs = onnx_outputs(model_path, inputs[held_out], len(recipe.labels))
+    shipped = outputs["probabilities"][: len(val_idx)]
+    test_probabilities = outputs["probabilities"][len(val_idx) :]
+    step(f"[5/5] writing the card and predictions into {target}")
     card = build_card(
         recipe_data,
         model,
@@ -99,10 +105,26 @@ def export_run(
         variant,
         labelled,
         split,
+        y_test=y[test_idx],
+        test_probabilities=test_probabilities,
     )
+    shortcut = recipe.card.get("shortcut_check")
+    if shortcut and "embedding" in outputs:
+        card["shortcut_check"] = shortcut_report(
+            shortcut,
+            labelled.subset(held_out),
+            y[held_out],
+            outputs["probabilities"],
+            outputs["embedding"],
+            recipe.labels,
+        )
     parse_card(card)  # never ship a card the registry would refuse
     (target / "card.json").write_text(json.dumps(card, indent=2))
     _write_predictions(target / "validation.csv", labelled, val_idx, y, shipped, recipe.labels)
+    if len(test_idx):
+        _write_predictions(
+            target / "test.csv", labelled, test_idx, y, test_probabilities, recipe.labels
+        )
     for name in ("history.json", "split.csv", "search.json"):
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, target / name)
@@ -116,16 +138,18 @@ def load_trained_model(run_dir: str | Path) -> keras.Model:
     return keras.models.load_model(Path(run_dir) / "model.keras")
 
 
-def _onnx_probabilities(path: Path, inputs: np.ndarray, n_labels: int) -> np.ndarray:
+def onnx_outputs(path: Path, inputs: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
+    """The model's probabilities as (N, C) and, when it has one, its embedding."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    out = np.concatenate(
-        [
-            session.run(["probabilities"], {"input": inputs[i : i + 16]})[0]
-            for i in range(0, len(inputs), 16)
-        ]
-    ).astype(np.float64)
-    if out.shape[1] == 1 and n_labels == 2:
-        out = np.column_stack([1 - out[:, 0], out[:, 0]])
+    names = [o.name for o in session.get_outputs() if o.name in ("probabilities", "embedding")]
+    batches = [session.run(names, {"input": inputs[i : i + 16]}) for i in range(0, len(inputs), 16)]
+    out = {
+        name: np.concatenate([batch[k] for batch in batches]).astype(np.float64)
+        for k, name in enumerate(names)
+    }
+    p = out["probabilities"]
+    if p.shape[1] == 1 and n_labels == 2:
+        out["probabilities"] = np.column_stack([1 - p[:, 0], p[:, 0]])
     return out
 
 
@@ -153,8 +177,16 @@ def build_card(
     variant: str,
     labelled,
     split,
+    *,
+    y_test: np.ndarray | None = None,
+    test_probabilities: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The card of an exported model; metrics come from the shipped file's predictions."""
+    """The card of an exported model; metrics come from the shipped file's predictions.
+
+    Thresholds are chosen on validation (which also drove early stopping), so the
+    validation figures are optimistic; the held-out test side, touched only here, gives
+    the figures to quote.
+    """
     labels = recipe["labels"]
     binary = len(labels) == 2
     data = model_path.read_bytes()
@@ -171,9 +203,32 @@ def build_card(
         }
     stub = parse_card(_minimal_card(recipe, positive, data, thresholds))
     report = evaluate(stub, y_val, shipped, threshold=thresholds["default"] if binary else None)
-    reference_auc = _headline_auc(evaluate(stub, y_val, probabilities["float32"])["metrics"])
+    metrics: dict[str, Any] = {
+        "validation": _with_macro_ci(report["metrics"], y_val, shipped, binary),
+        "confusion_matrix": report["confusion_matrix"],
+        "per_class": report.get("per_class"),
+    }
+    has_test = y_test is not None and test_probabilities is not None and len(y_test) > 0
+    if has_test:
+        test_report = evaluate(
+            stub, y_test, test_probabilities, threshold=thresholds["default"] if binary else None
+        )
+        metrics["test"] = _with_macro_ci(test_report["metrics"], y_test, test_probabilities, binary)
+        metrics["test_confusion_matrix"] = test_report["confusion_matrix"]
+        metrics["test_per_class"] = test_report.get("per_class")
+    metrics["note"] = (
+        "Validation images chose the epoch (early stopping) and the thresholds, so validation "
+        "figures are optimistic; test images were held out until export"
+        + ("." if has_test else " (this model has no test side).")
+    )
+    focus = card_text.get("focus_label")
+    if focus and not binary:
+        metrics[f"{focus}_vs_rest"] = _focus_report(
+            recipe, focus, y_val, shipped, y_test if has_test else None, test_probabilities
+        )
+    reference_auc = headline_auc(evaluate(stub, y_val, probabilities["float32"])["metrics"])
     for name, p in probabilities.items():
-        auc = _headline_auc(evaluate(stub, y_val, p)["metrics"])
+        auc = headline_auc(evaluate(stub, y_val, p)["metrics"])
         variants[name].update({"validation_auc": auc, "auc_change_vs_float32": auc - reference_auc})
     counts = {side: _counts(labelled, idx) for side, idx in split.sides()}
     training_data = {
@@ -204,11 +259,8 @@ def build_card(
             "weights": recipe["architecture"].get("weights"),
         },
         "training_data": training_data,
-        "metrics": {
-            "validation": report["metrics"],
-            "confusion_matrix": report["confusion_matrix"],
-            "per_class": report.get("per_class"),
-        },
+        "metrics": metrics,
+        **({"test_predictions": "test.csv"} if has_test else {}),
         "export": {
             "opset": result.opset,
             "parity_max_abs_error": result.max_probability_error,
@@ -251,7 +303,73 @@ def _minimal_card(
     }
 
 
-def _headline_auc(metrics: dict[str, Any]) -> float:
+def _with_macro_ci(
+    metrics: dict[str, Any], y: np.ndarray, probabilities: np.ndarray, binary: bool
+) -> dict[str, Any]:
+    """Multiclass metrics gain a stratified-bootstrap 95% CI of the macro AUC."""
+    if binary:
+        return metrics
+    try:
+        value, low, high = bootstrap_ci(
+            macro_auc,
+            y,
+            probabilities,
+            n_boot=1000,
+        )
+    except ValueError:  # a class missing from the side: no macro AUC
+        return metrics
+    return {
+        **metrics,
+        "macro_auc_ci": {
+            "value": float(value),
+            "ci": [float(low), float(high)],
+            "method": "stratified bootstrap, 1000 resamples of images",
+        },
+    }
+
+
+def _focus_report(
+    recipe: dict[str, Any],
+    focus: str,
+    y_val: np.ndarray,
+    p_val: np.ndarray,
+    y_test: np.ndarray | None,
+    p_test: np.ndarray | None,
+) -> dict[str, Any]:
+    """``focus`` against all other labels, as a binary model with a validation threshold.
+
+    Lets a three-class lung CT model be compared with figures published for
+    malignant-vs-rest.
+    """
+    labels = list(recipe["labels"])
+    index = labels.index(focus)
+    rest = "not_" + focus
+    binary_card = parse_card(
+        _minimal_card(
+            {**recipe, "labels": [rest, focus]},
+            focus,
+            b"x",
+            {"default": 0.5, "operating_points": {}},
+        )
+    )
+
+    def as_binary(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (y == index).astype(int), np.column_stack([1 - p[:, index], p[:, index]])
+
+    yv, pv = as_binary(y_val, p_val)
+    threshold = operating_points(yv, pv[:, 1]).get("youden", 0.5)
+    out: dict[str, Any] = {
+        "threshold": threshold,
+        "chosen_by": "Youden J on validation",
+        "validation": evaluate(binary_card, yv, pv, threshold=threshold)["metrics"],
+    }
+    if y_test is not None and p_test is not None:
+        yt, pt = as_binary(y_test, p_test)
+        out["test"] = evaluate(binary_card, yt, pt, threshold=threshold)["metrics"]
+    return out
+
+
+def headline_auc(metrics: dict[str, Any]) -> float:
     """Binary AUC, or macro one-vs-rest AUC for multiclass models."""
     return float(metrics["auc"]["value"] if "auc" in metrics else metrics["macro_auc"])
 

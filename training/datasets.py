@@ -5,7 +5,8 @@ Sources (``recipe.data["source"]``):
 - ``synthetic``: :mod:`training.synthetic` scans of ``kind`` written as PNGs into the
   run folder, so they take exactly the path real files take;
 - ``shared``: a set of ``../shared/data`` (``set``: chest_xray with ``task``, lung_ct
-  with ``classes``, brain_mri, tb_xray, multiclass_cxr);
+  with ``classes``, brain_mri, tb_xray, multiclass_cxr), optionally only the items of
+  the ``sources`` collections named;
 - ``class_folders``, ``split_folders``, ``csv``, ``nih``, ``dicom_folder``: the layouts
   users bring, at ``path`` (or ``--data``).
 
@@ -98,7 +99,7 @@ def load_labelled(
     if source == "synthetic":
         labelled = _synthetic(spec, recipe, run_dir, smoke)
     elif source == "shared":
-        labelled = _shared(spec, data_dir)
+        labelled = _keep_sources(_shared(spec, data_dir), spec.get("sources"))
     else:
         labelled = _user(spec, data_dir)
     label_map = spec.get("label_map")
@@ -133,6 +134,19 @@ def _synthetic(
         mapping = {s: recipe.labels[i % len(recipe.labels)] for i, s in enumerate(source_labels)}
         labelled = labelled.relabel(mapping)
     return labelled
+
+
+def _keep_sources(labelled: LabelledSet, sources: list[str] | None) -> LabelledSet:
+    """Keep the items of the named ``source`` collections only.
+
+    Used where the positives all come from one collection: negatives from another
+    collection would let the model learn the collection instead of the finding.
+    """
+    if not sources:
+        return labelled
+    if "source" not in labelled.metadata.columns:
+        raise loaders.DataError("the recipe names data sources but this set has no source column")
+    return labelled.subset(labelled.metadata["source"].isin(list(sources)).to_numpy())
 
 
 def _shared(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:

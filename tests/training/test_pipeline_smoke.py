@@ -34,6 +34,14 @@ def test_recipe_trains_exports_and_serves(recipe, tmp_path, monkeypatch):
     card = parse_card(summary["card"])
     assert summary["export"].max_probability_error <= 1e-4
     assert summary["export"].cam_correlation >= 0.99
+    # thresholds come from validation; the held-out test side is scored and reported apart
+    assert {"validation", "test"} <= set(card.metrics)
+    sides = [line.rsplit(",", 1)[-1] for line in (run_dir / "split.csv").read_text().split()]
+    assert card.metrics["test"]["n"] == sides.count("test") > 0
+    assert (models / run_dir.name / "test.csv").is_file()
+    focus = recipe.card.get("focus_label")
+    if focus:
+        assert {"validation", "test", "threshold"} <= set(card.metrics[f"{focus}_vs_rest"])
 
     registry = Registry(models)
     assert registry.problems == {}
