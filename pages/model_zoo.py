@@ -45,11 +45,21 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def metric_table(metrics: dict) -> pd.DataFrame:
+def sides_table(metrics: dict) -> pd.DataFrame | None:
+    """Held-out test and validation metrics side by side, one row per metric."""
+    columns = (("test", "held-out test (95% CI)"), ("validation", "validation (95% CI)"))
+    sides = {
+        name: metrics[side]
+        for side, name in columns
+        if isinstance(metrics.get(side), dict) and metrics[side]
+    }
+    if not sides:
+        return None
+    names = list(dict.fromkeys(k for side in sides.values() for k in side))
     rows = [
-        {"metric": k, "value (95% CI)": _value(v)}
-        for k, v in metrics.items()
-        if not isinstance(v, list) and k not in ("variants",)
+        {"metric": k, **{col: _value(side[k]) if k in side else "" for col, side in sides.items()}}
+        for k in names
+        if not any(isinstance(side.get(k), list) for side in sides.values())
     ]
     return pd.DataFrame(rows)
 
@@ -132,12 +142,27 @@ for i, entry in enumerate(zoo.entries()):
             chosen_by = card.raw.get("thresholds", {}).get("chosen_by")
             if chosen_by:
                 st.caption(f"Default threshold chosen by: {chosen_by}")
-        validation = card.metrics.get("validation") if isinstance(card.metrics, dict) else None
-        st.markdown("**Validation metrics (from the card)**")
-        if isinstance(validation, dict) and validation:
-            st.dataframe(metric_table(validation), hide_index=True)
+        metrics = card.metrics if isinstance(card.metrics, dict) else {}
+        st.markdown("**Metrics (from the card)**")
+        table = sides_table(metrics)
+        if table is None:
+            st.caption("The card reports no metrics.")
         else:
-            st.caption("The card reports no validation metrics.")
+            st.dataframe(table, hide_index=True)
+            if metrics.get("note"):
+                st.caption(str(metrics["note"]))
+        for key, section in metrics.items():
+            if key.endswith("_vs_rest") and isinstance(section, dict):
+                threshold = section.get("threshold")
+                st.markdown(
+                    f"**{key.replace('_', ' ')}** (threshold {threshold}, "
+                    f"{section.get('chosen_by', '')})"
+                )
+                st.dataframe(sides_table(section), hide_index=True)
+        shortcut = card.raw.get("shortcut_check")
+        if isinstance(shortcut, dict) and "probe" in shortcut:
+            st.markdown("**Shortcut check**")
+            st.json(shortcut, expanded=False)
         if card.raw.get("changelog"):
             st.markdown("**Changelog**")
             st.dataframe(pd.DataFrame(card.raw["changelog"]), hide_index=True)
