@@ -221,6 +221,9 @@ def build_card(
         "figures are optimistic; test images were held out until export"
         + ("." if has_test else " (this model has no test side).")
     )
+    targets = card_text.get("quality_targets")
+    if targets:
+        metrics["quality_targets"] = quality_targets(targets, metrics)
     focus = card_text.get("focus_label")
     if focus and not binary:
         metrics[f"{focus}_vs_rest"] = _focus_report(
@@ -260,6 +263,7 @@ def build_card(
         },
         "training_data": training_data,
         "metrics": metrics,
+        **({"what_was_tried": card_text["tried"]} if card_text.get("tried") else {}),
         **({"test_predictions": "test.csv"} if has_test else {}),
         "export": {
             "opset": result.opset,
@@ -326,6 +330,31 @@ def _with_macro_ci(
             "method": "stratified bootstrap, 1000 resamples of images",
         },
     }
+
+
+def quality_targets(targets: list[dict[str, Any]], metrics: dict[str, Any]) -> list[dict]:
+    """Each target (``metric``, ``min``) with the value reached on validation and test.
+
+    ``metric`` names a card metric (``auc``, ``macro_auc``, ``accuracy``,
+    ``auc_<label>``); targets are stated on validation, and the test value shows how
+    far that holds on images nothing was chosen on.
+    """
+    rows = []
+    for target in targets:
+        row: dict[str, Any] = {"metric": target["metric"], "min": target["min"]}
+        for side in ("validation", "test"):
+            value = _metric_value(metrics.get(side, {}), target["metric"])
+            row[side] = value
+            row[f"met_on_{side}"] = value is not None and value >= target["min"]
+        rows.append(row)
+    return rows
+
+
+def _metric_value(side: dict[str, Any], name: str) -> float | None:
+    value = side.get(name)
+    if isinstance(value, dict):
+        value = value.get("value")
+    return float(value) if isinstance(value, int | float) and np.isfinite(value) else None
 
 
 def _focus_report(

@@ -1,0 +1,34 @@
+"""Quality targets in a card: judged per side, missing values never count as met."""
+
+import math
+
+import pytest
+
+pytest.importorskip("tensorflow", reason="export needs requirements-train.txt")
+
+from export.package import quality_targets
+
+METRICS = {
+    "validation": {"auc": {"value": 0.83, "ci": [0.7, 0.9]}, "accuracy": {"value": 0.88}},
+    "test": {"auc": {"value": 0.78, "ci": [0.6, 0.9]}, "accuracy": {"value": math.nan}},
+}
+
+
+def test_a_target_met_on_validation_can_be_missed_on_test():
+    (row,) = quality_targets([{"metric": "auc", "min": 0.80}], METRICS)
+    assert row == {
+        "metric": "auc",
+        "min": 0.80,
+        "validation": 0.83,
+        "met_on_validation": True,
+        "test": 0.78,
+        "met_on_test": False,
+    }
+
+
+def test_undefined_or_absent_metrics_are_not_met():
+    accuracy, brier = quality_targets(
+        [{"metric": "accuracy", "min": 0.9}, {"metric": "brier", "min": 0.0}], METRICS
+    )
+    assert accuracy["test"] is None and not accuracy["met_on_test"]
+    assert brier["validation"] is None and not brier["met_on_validation"]
