@@ -246,12 +246,30 @@ def _plugin_order(decoder: Any) -> list[str]:
     return safe or ranked
 
 
+def _gdcm_would_abort(ds: Dataset) -> str | None:
+    """Why python-gdcm would abort the process on ``ds``, or None.
+
+    Fuzzing found python-gdcm 3.2 aborting (an assertion in gdcmImageCodec.cxx, SIGABRT)
+    on 8-bit JPEG Lossless frames whose *Bits Stored* is not 8, intact data or not.
+    """
+    allocated, stored = ds.get("BitsAllocated"), ds.get("BitsStored")
+    if allocated == 8 and stored != allocated:
+        return (
+            f"its decoder aborts on 8-bit frames with Bits Stored {stored} (not 8); "
+            "convert the file to an uncompressed transfer syntax"
+        )
+    return None
+
+
 def _decode_frame(decoder: Any, ds: Dataset, index: int) -> tuple[np.ndarray, dict]:
     """Decode one frame, trying the plugins of :func:`_plugin_order` in turn."""
     if decoder.is_native:
         return decoder.as_array(ds, index=index)
     failures = []
     for plugin in _plugin_order(decoder):
+        if plugin == "gdcm" and (why := _gdcm_would_abort(ds)):
+            failures.append(f"gdcm: not tried, {why}")
+            continue
         try:
             return decoder.as_array(ds, index=index, decoding_plugin=plugin)
         except (KeyboardInterrupt, SystemExit, MemoryError):

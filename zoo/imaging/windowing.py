@@ -157,7 +157,8 @@ def apply_rescale(arr: np.ndarray, ds: Dataset, *, frame: int = 0) -> np.ndarray
     Raises
     ------
     ScanError
-        When slope or intercept is not a finite number.
+        When slope or intercept is not a finite number, or takes a stored value
+        beyond the float32 range.
 
     See Also
     --------
@@ -183,6 +184,12 @@ def apply_rescale(arr: np.ndarray, ds: Dataset, *, frame: int = 0) -> np.ndarray
         out *= np.float32(slope)
     if intercept != 0.0:
         out += np.float32(intercept)
+    # a huge slope or intercept overflows float32: inf and NaN would reach the model
+    if (slope != 1.0 or intercept != 0.0) and arr.dtype.kind != "f" and not np.isfinite(out).all():
+        raise ScanError(
+            f"(0028,1053) Rescale Slope {slope:g} and (0028,1052) Rescale Intercept "
+            f"{intercept:g} give pixel values beyond the float32 range; the header is damaged"
+        )
     return out
 
 

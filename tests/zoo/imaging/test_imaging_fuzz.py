@@ -136,3 +136,53 @@ class TestFuzz:
     @pytest.mark.parametrize("kind", sorted(SEEDS))
     def test_seeds_decode(self, kind):
         assert load_scan(SEEDS[kind]).pixels.size > 0
+
+
+class TestLongFuzzFindings:
+    """Inputs that benchmarks/fuzz_scan.py found; each must now end in a ScanError."""
+
+    def test_rescale_slope_overflowing_float32_is_refused(self):
+        import pydicom
+
+        ds = pydicom.dcmread(io.BytesIO(SEEDS["dicom"]))
+        ds.RescaleSlope = "1e+308"  # pixels were inf, then NaN after the window
+        bio = io.BytesIO()
+        ds.save_as(bio)
+        with pytest.raises(ScanError, match="Rescale Slope"):
+            load_scan(bio.getvalue())
+
+    @pytest.mark.parametrize("bits_stored", [1, 7])
+    def test_8_bit_jpeg_lossless_with_fewer_bits_stored_does_not_abort(self, bits_stored):
+        # python-gdcm aborted the whole process here (SIGABRT): run it in a child, so that a
+        # regression fails this test instead of killing the test run
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        from pydicom.data import get_testdata_file
+
+        path = get_testdata_file("JPGLosslessP14SV1_1s_1f_8b.dcm", download=False)
+        if path is None:
+            pytest.skip("pydicom-data's JPGLosslessP14SV1_1s_1f_8b.dcm is not installed")
+        code = (
+            "import io, sys, warnings, pydicom\n"
+            "warnings.simplefilter('ignore')\n"
+            "from zoo.errors import ScanError\n"
+            "from zoo.imaging import load_scan\n"
+            f"ds = pydicom.dcmread({path!r})\n"
+            f"ds.BitsStored = {bits_stored}\n"
+            "bio = io.BytesIO()\n"
+            "ds.save_as(bio)\n"
+            "try:\n"
+            "    load_scan(bio.getvalue())\n"
+            "except ScanError as exc:\n"
+            "    print('ScanError', exc)\n"
+        )
+        root = Path(__file__).resolve().parents[3]
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, timeout=120, env=env, cwd=root
+        )
+        assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+        assert result.stdout.startswith(b"ScanError"), result.stdout
