@@ -238,7 +238,11 @@ def _basic_block(
     shortcut = x
     y = _conv_bn_relu(x, filters, 3, strides=strides, name=f"{name}_a", l2=l2)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(y)
-    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_b_bn")(y)
+    # Zero-initialised last gamma: each block starts as the identity, which keeps a
+    # from-scratch ResNet stable on a few hundred images (Goyal et al., 2017).
+    y = layers.BatchNormalization(
+        momentum=BN_MOMENTUM, gamma_initializer="zeros", name=f"{name}_b_bn"
+    )(y)
     if strides != 1 or shortcut.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False, name=f"{name}_proj")(
             x

@@ -14,10 +14,11 @@ def build_zoo(
     from export.package import export_run, headline_auc
     from training.train import train
 
-    recipes = [r for r in all_recipes() if not only or r.id in only]
+    recipes = [r for r in all_recipes(shipped_only=True) if not only or r.id in only]
     unknown = sorted(set(only or ()) - {r.id for r in recipes})
     if unknown:
-        raise ValueError(f"no recipes {unknown}; shipped: {[r.id for r in all_recipes()]}")
+        shipped = [r.id for r in all_recipes(shipped_only=True)]
+        raise ValueError(f"no recipes {unknown}; shipped: {shipped}")
     built, rows = [], []
     for number, recipe in enumerate(recipes, start=1):
         print(f"[{number}/{len(recipes)}] {recipe.id} (seed {recipe.seed})", flush=True)

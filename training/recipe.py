@@ -73,6 +73,11 @@ class TrainingRecipe:
         return (height, width, self.preprocessing.channels)
 
     @property
+    def ships(self) -> bool:
+        """False for helper recipes (e.g. pretraining) that build-zoo trains but never exports."""
+        return bool(self.card.get("ship", True))
+
+    @property
     def task(self) -> str:
         return "binary" if len(self.labels) == 2 else "multiclass"
 
@@ -114,5 +119,6 @@ def parse_recipe(data: dict[str, Any], path: Path | None = None) -> TrainingReci
     )
 
 
-def all_recipes() -> list[TrainingRecipe]:
-    return [load_recipe(path) for path in sorted(RECIPES_DIR.glob("*.json"))]
+def all_recipes(*, shipped_only: bool = False) -> list[TrainingRecipe]:
+    recipes = [load_recipe(path) for path in sorted(RECIPES_DIR.glob("*.json"))]
+    return [r for r in recipes if r.ships or not shipped_only]

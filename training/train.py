@@ -60,11 +60,32 @@ def train(
         params.update(best)
         (run_dir / "search.json").write_text(json.dumps({"best": best, "trials": trials}, indent=2))
 
-    model, history = fit(recipe, data, params, run_dir=run_dir, verbose=verbose)
+    init_weights = pretrained_weights(recipe, runs_dir=Path(runs_dir), smoke=smoke, verbose=verbose)
+    model, history = fit(
+        recipe, data, params, run_dir=run_dir, init_weights=init_weights, verbose=verbose
+    )
     model.save(run_dir / "model.keras")
     (run_dir / "history.json").write_text(json.dumps(history, indent=2))
     (run_dir / "recipe.json").write_text(json.dumps(recipe_as_run(recipe, params), indent=2))
     return run_dir
+
+
+def pretrained_weights(
+    recipe: TrainingRecipe, *, runs_dir: Path, smoke: bool, verbose: int
+) -> Path | None:
+    """The ``model.keras`` of the run of ``architecture.init_from`` (a recipe id or path),
+    trained first if missing; None when the recipe starts from scratch or in smoke mode."""
+    source = recipe.architecture.get("init_from")
+    if not source or smoke:
+        return None
+    from training.recipe import load_recipe
+
+    source_recipe = load_recipe(source)
+    path = runs_dir / source_recipe.id / "model.keras"
+    if not path.is_file():
+        print(f"{recipe.id} starts from {source_recipe.id}, not trained yet: training it first")
+        train(source_recipe, runs_dir=runs_dir, verbose=verbose)
+    return path
 
 
 def fit(
@@ -75,9 +96,14 @@ def fit(
     run_dir: Path | None = None,
     train_index: np.ndarray | None = None,
     validation_index: np.ndarray | None = None,
+    init_weights: Path | None = None,
     verbose: int = 1,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Fit one model; ``params`` override architecture options and the learning rate."""
+    """Fit one model; ``params`` override architecture options and the learning rate.
+
+    ``init_weights`` (a ``model.keras`` of the same architecture and output size) warm
+    starts the model instead of a random initialisation.
+    """
     keras.utils.set_random_seed(recipe.seed)
     train_index = data.split.train if train_index is None else train_index
     validation_index = data.split.validation if validation_index is None else validation_index
@@ -86,6 +112,8 @@ def fit(
     if recipe.architecture.get("weights") is not None:
         options["weights"] = recipe.architecture["weights"]
     model = build(recipe.architecture["name"], recipe.input_shape, len(recipe.labels), **options)
+    if init_weights is not None:
+        model.load_weights(init_weights)
     opt = recipe.optimisation
     learning_rate = float(params.get("learning_rate", opt.learning_rate))
     binary = recipe.task == "binary"

@@ -16,7 +16,7 @@ from zoo.preprocess import preprocess
 from zoo.registry import Registry
 from zoo.runtime import predict
 
-RECIPES = all_recipes()
+RECIPES = all_recipes(shipped_only=True)
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r.id for r in RECIPES])
