@@ -78,7 +78,35 @@ def shortcut_report(
             for value in sorted(set(values[targets]))
             for rows in [targets[values[targets] == value]]
         }
+    report["summary"] = _summary(report, label, target, nuisance)
     return report
+
+
+def _summary(report: dict[str, Any], label: str, target: str, nuisance: str | None) -> list[str]:
+    """The measurements in words, for the card and the Model zoo page."""
+    lines = []
+    probe = report["probe"]
+    if "auc" in probe:
+        a, b = probe["collections"]
+        lines.append(
+            f"The embedding tells {label} images of {a} and {b} apart with AUC "
+            f"{probe['auc']:.2f} (accuracy {probe['accuracy']['value']:.0%}; always guessing "
+            f"the larger collection gives {probe['chance_accuracy']:.0%})."
+        )
+    shares = [
+        f"{v[f'predicted_{target}']['value']:.1%} of {k}"
+        for k, v in report["by_collection"].items()
+    ]
+    if shares:
+        lines.append(f"{target} is predicted for {' and '.join(shares)} {label} images.")
+    recall = report.get(f"{target}_recall_by_{nuisance}") if nuisance else None
+    if recall:
+        parts = [f"{v['value']:.0%} where {nuisance} = {k}" for k, v in recall.items()]
+        lines.append(
+            f"{target} recall is {' and '.join(parts)}: a gap means the model leans on "
+            f"what '{nuisance}' marks rather than on the disease."
+        )
+    return lines
 
 
 def _probe(embedding: np.ndarray, collections: np.ndarray, groups: np.ndarray) -> dict[str, Any]:

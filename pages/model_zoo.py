@@ -162,6 +162,8 @@ for i, entry in enumerate(zoo.entries()):
         shortcut = card.raw.get("shortcut_check")
         if isinstance(shortcut, dict) and "probe" in shortcut:
             st.markdown("**Shortcut check**")
+            for line in shortcut.get("summary", []):
+                st.markdown(f"- {line}")
             st.json(shortcut, expanded=False)
         if card.raw.get("changelog"):
             st.markdown("**Changelog**")

@@ -50,6 +50,10 @@ def test_scores_are_reported_per_collection_and_per_nuisance_value():
     assert report["by_collection"]["nih"]["predicted_tuberculosis"]["value"] == 0.0
     recall = report["tuberculosis_recall_by_tinted"]
     assert recall["0"]["value"] == recall["1"]["value"] == 1.0
+    probe_line, shares_line, recall_line = report["summary"]
+    assert "nih and tb_xray" in probe_line
+    assert "0.0% of nih" in shares_line
+    assert "100% where tinted = 0" in recall_line
 
 
 def test_a_set_without_the_column_is_skipped_with_a_reason():
