@@ -234,9 +234,13 @@ def build_card(
         auc = headline_auc(evaluate(stub, y_val, p)["metrics"])
         variants[name].update({"validation_auc": auc, "auc_change_vs_float32": auc - reference_auc})
     counts = {side: _counts(labelled, idx) for side, idx in split.sides()}
+    group_counts = {side: _group_counts(labelled, idx) for side, idx in split.sides()}
     training_data = {
         **card_text.get("training_data", {}),
         "counts": counts,
+        # how many independent groups (patients, blocks) stand behind each count: a side
+        # with one benign block measures one case, however many slices it holds
+        "group_counts": group_counts,
         "split": {
             "method": f"group-disjoint by {card_text.get('group_column', 'group')}, stratified",
             "seed": split.seed,
@@ -406,6 +410,12 @@ def headline_auc(metrics: dict[str, Any]) -> float:
 def _counts(labelled, index: np.ndarray) -> dict[str, int]:
     values, counts = np.unique(np.asarray(labelled.labels)[index], return_counts=True)
     return {str(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def _group_counts(labelled, index: np.ndarray) -> dict[str, int]:
+    labels = np.asarray(labelled.labels)[index]
+    groups = np.asarray(labelled.groups, dtype=object)[index]
+    return {str(v): len(set(groups[labels == v])) for v in np.unique(labels)}
 
 
 def _write_predictions(

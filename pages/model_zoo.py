@@ -132,7 +132,14 @@ for i, entry in enumerate(zoo.entries()):
             )
             counts = data.get("counts") or {}
             if counts and all(isinstance(v, dict) for v in counts.values()):
-                st.dataframe(pd.DataFrame(counts).fillna(0).astype(int), width="stretch")
+                table = pd.DataFrame(counts).fillna(0).astype(int)
+                groups = data.get("group_counts") or {}
+                if groups and all(isinstance(v, dict) for v in groups.values()):
+                    # "images (groups)": a side with one benign block measures one case
+                    g = pd.DataFrame(groups).reindex_like(table).fillna(0).astype(int)
+                    table = table.astype(str) + " (" + g.astype(str) + ")"
+                    st.caption("Images per split and label (independent groups in brackets)")
+                st.dataframe(table, width="stretch")
             st.markdown("**Operating points**")
             points = {"default": card.default_threshold, **card.operating_points}
             st.dataframe(
