@@ -247,18 +247,32 @@ def _plugin_order(decoder: Any) -> list[str]:
 
 
 def _gdcm_would_abort(ds: Dataset) -> str | None:
-    """Why python-gdcm would abort the process on ``ds``, or None.
+    """Why python-gdcm might abort the process on ``ds``, or None when the header is one
+    it is known to decode.
 
-    Fuzzing found python-gdcm 3.2 aborting (an assertion in gdcmImageCodec.cxx, SIGABRT)
-    on 8-bit JPEG Lossless frames whose *Bits Stored* is not 8, intact data or not.
+    Fuzzing found python-gdcm 3.2 aborting (assertions in gdcmImageCodec.cxx, SIGABRT)
+    on JPEG Lossless frames whose header disagrees with itself: 8-bit frames with *Bits
+    Stored* other than 8, *Bits Allocated* of 32 or 64. An abort kills the server for
+    every user, so gdcm only sees the layouts real scanners write.
     """
     allocated, stored = ds.get("BitsAllocated"), ds.get("BitsStored")
-    if allocated == 8 and stored != allocated:
-        return (
-            f"its decoder aborts on 8-bit frames with Bits Stored {stored} (not 8); "
-            "convert the file to an uncompressed transfer syntax"
+    high, samples = ds.get("HighBit"), ds.get("SamplesPerPixel", 1)
+    known = (
+        (
+            (allocated == 8 and stored == 8)
+            or (allocated == 16 and isinstance(stored, int) and 9 <= stored <= 16)
         )
-    return None
+        and (high is None or high == stored - 1)
+        and samples in (1, 3)
+        and ds.get("PixelRepresentation", 0) in (0, 1)
+    )
+    if known:
+        return None
+    return (
+        f"its decoder aborts on unusual layouts (Bits Allocated {allocated}, Bits Stored "
+        f"{stored}, High Bit {high}, Samples per Pixel {samples}); convert the file to an "
+        "uncompressed transfer syntax"
+    )
 
 
 def _decode_frame(decoder: Any, ds: Dataset, index: int) -> tuple[np.ndarray, dict]:

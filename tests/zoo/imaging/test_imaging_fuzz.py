@@ -151,8 +151,10 @@ class TestLongFuzzFindings:
         with pytest.raises(ScanError, match="Rescale Slope"):
             load_scan(bio.getvalue())
 
-    @pytest.mark.parametrize("bits_stored", [1, 7])
-    def test_8_bit_jpeg_lossless_with_fewer_bits_stored_does_not_abort(self, bits_stored):
+    @pytest.mark.parametrize(("bits_allocated", "bits_stored"), [(8, 1), (8, 7), (32, 8), (64, 8)])
+    def test_jpeg_lossless_with_an_inconsistent_layout_does_not_abort(
+        self, bits_allocated, bits_stored
+    ):
         # python-gdcm aborted the whole process here (SIGABRT): run it in a child, so that a
         # regression fails this test instead of killing the test run
         import os
@@ -172,6 +174,7 @@ class TestLongFuzzFindings:
             "from zoo.imaging import load_scan\n"
             f"ds = pydicom.dcmread({path!r})\n"
             f"ds.BitsStored = {bits_stored}\n"
+            f"ds.BitsAllocated = {bits_allocated}\n"
             "bio = io.BytesIO()\n"
             "ds.save_as(bio)\n"
             "try:\n"
