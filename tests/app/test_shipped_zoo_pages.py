@@ -1,0 +1,53 @@
+"""The pages on the shipped zoo (``zoo/models``), as a fresh Streamlit Cloud deploy shows it."""
+
+from pathlib import Path
+
+import pytest
+from app_helpers import errors, ok, texts
+
+from zoo.registry import Registry
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "zoo" / "models"
+SAMPLES = ROOT / "zoo" / "samples"
+SHIPPED = sorted(p.name for p in MODELS.iterdir() if (p / "card.json").is_file())
+
+
+def test_home_lists_every_shipped_model_with_test_and_validation_auc(open_page):
+    at = open_page("home", models_dir=MODELS)
+    (table,) = at.dataframe
+    frame = table.value
+    assert sorted(frame["id"]) == SHIPPED and len(SHIPPED) == 6
+    assert {"test AUC (95% CI)", "validation AUC (95% CI)"} <= set(frame.columns)
+    assert not (frame["test AUC (95% CI)"] == "n/a").any()
+
+
+def test_model_zoo_page_shows_held_out_metrics_and_the_shortcut_check(open_page):
+    at = open_page("model_zoo", models_dir=MODELS)
+    page = texts(at)
+    assert "held-out test" in " ".join(str(d.value.columns.tolist()) for d in at.dataframe)
+    assert "Shortcut check" in page
+    assert "malignant vs rest" in page
+
+
+@pytest.mark.parametrize(
+    ("sample", "modality_models"),
+    [
+        ("ct_lung_malignant.jpg", {"customcnn-lung-ct", "resnet-lung-ct"}),
+        ("mri_brain_glioma.jpg", {"multiclass-brain-mri"}),
+        ("cxr_nih_mass.jpg", {"inceptionv3-cxr-mass", "multiclass-cxr"}),
+    ],
+)
+def test_a_real_sample_is_analysed_by_each_model_of_its_kind(open_page, sample, modality_models):
+    at = open_page("analyze", models_dir=MODELS)
+    data = (SAMPLES / sample).read_bytes()
+    for model_id in sorted(modality_models):
+        at.file_uploader(key="analyze_upload").set_value((sample, data, "image/jpeg"))
+        ok(at.run())
+        picker = at.selectbox(key="analyze_model")
+        name = Registry(MODELS).card(model_id).name
+        picker.select_index(next(i for i, o in enumerate(picker.options) if name in o))
+        ok(at.run())
+        assert name in str(picker.value)
+        assert not errors(at), errors(at)
+        assert len(at.get("image")) == 3

@@ -1,0 +1,111 @@
+"""The shipped zoo: every model in ``zoo/models`` loads, matches its card and predicts.
+
+Runs on the committed files only (no ``../shared``, no TensorFlow): what Streamlit Cloud
+would serve.
+"""
+
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zoo.imaging import load_scan
+from zoo.registry import Registry
+from zoo.runtime import predict
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "zoo" / "models"
+SAMPLES = sorted(p for p in (ROOT / "zoo" / "samples").iterdir() if p.suffix in {".jpg", ".dcm"})
+SHIPPED = (
+    "customcnn-lung-ct",
+    "inceptionv3-cxr-mass",
+    "mobilenetv3-synthetic",
+    "multiclass-brain-mri",
+    "multiclass-cxr",
+    "resnet-lung-ct",
+)
+MB = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry(MODELS)
+
+
+def test_all_six_models_are_shipped_with_valid_cards(registry):
+    assert registry.problems == {}
+    assert tuple(registry.ids()) == SHIPPED
+
+
+def test_sizes_fit_the_repository_and_streamlit_cloud(registry):
+    sizes = {m: registry.get(m).model_path.stat().st_size for m in SHIPPED}
+    assert max(sizes.values()) <= 45 * MB, sizes
+    assert sum(sizes.values()) <= 100 * MB, sizes
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+def test_the_file_is_the_one_the_card_names(registry, model_id):
+    entry = registry.get(model_id)
+    data = entry.model_path.read_bytes()
+    assert len(data) == entry.card.file.bytes
+    assert hashlib.sha256(data).hexdigest() == entry.card.file.sha256
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+def test_the_card_reports_provenance_and_honest_metrics(registry, model_id):
+    card = registry.get(model_id).card
+    raw = card.raw
+    data = raw["training_data"]
+    assert data["source"] and data["licence"] and data["citation"]
+    assert {"train", "validation", "test"} <= set(data["counts"])
+    assert "group-disjoint" in data["split"]["method"]
+    assert any("not for diagnosis" in line.lower() for line in card.limitations)
+    for side in ("validation", "test"):
+        metrics = raw["metrics"][side]
+        if card.is_binary:
+            low, high = metrics["auc"]["ci"]
+            assert low <= metrics["auc"]["value"] <= high
+            for name in ("sensitivity", "specificity", "accuracy"):
+                assert len(metrics[name]["ci"]) == 2
+            assert math.isfinite(metrics["ece"])
+        else:
+            low, high = metrics["macro_auc_ci"]["ci"]
+            assert low <= metrics["macro_auc"] <= high
+            assert math.isfinite(metrics["ece_top_label"])
+    assert raw["latency_ms"] > 0
+    assert 0 < card.default_threshold < 1 or not card.is_binary
+
+
+def test_lung_ct_cards_carry_the_malignant_figures(registry):
+    assert registry.card("customcnn-lung-ct").positive_label == "malignant"
+    focus = registry.card("resnet-lung-ct").raw["metrics"]["malignant_vs_rest"]
+    for side in ("validation", "test"):
+        for name in ("auc", "sensitivity", "specificity", "accuracy"):
+            assert "ci" in focus[side][name]
+
+
+def test_the_multiclass_cxr_card_measures_its_collection_shortcut(registry):
+    shortcut = registry.card("multiclass-cxr").raw["shortcut_check"]
+    assert 0 <= shortcut["probe"]["auc"] <= 1
+    assert set(shortcut["by_collection"]) == {"nih", "tb_xray"}
+    assert shortcut["mitigations"]
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+def test_validation_predictions_match_the_card(registry, model_id):
+    shipped = registry.validation_predictions(model_id)
+    assert len(shipped.y_true) == registry.card(model_id).raw["metrics"]["validation"]["n"]
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+def test_every_model_predicts_on_every_sample(registry, model_id):
+    scans = [load_scan(path.read_bytes(), filename=path.name) for path in SAMPLES]
+    card = registry.card(model_id)
+    for prediction in predict(model_id, scans, registry=registry):
+        probabilities = np.array([prediction.probabilities[label] for label in card.labels])
+        assert np.isfinite(probabilities).all()
+        assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+        assert prediction.cam is not None and np.isfinite(prediction.cam).all()
+        assert prediction.embedding is not None
