@@ -61,7 +61,7 @@ LAUNCH_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-WAIT_S = 180  # every browser wait is bounded by this
+WAIT_S = 60  # every browser wait is bounded by this
 MARKER = re.compile(r"medzoo-s(\d\d)-r\d+")
 
 #: The Analyze page shows the whole report of upload ``name`` (as in app_bench, with two
@@ -288,7 +288,9 @@ async def run_session(
                 await tab.locator("input[type=file]").first.set_input_files(
                     files=[{"name": name, "mimeType": "image/png", "buffer": data}]
                 )
-                shown = min(3, len(scores))
+                # Compare preselects the models of the scan's modality; a PNG has none, so
+                # as few as one model may be shown
+                shown = 1
                 await tab.wait_for_function(COMPARE_SHOWN, arg=shown, timeout=WAIT_S * 1000)
                 result.compare_s.append(time.perf_counter() - started)
                 await check_isolation(tab, session, scores, step, result.scores_checked)
