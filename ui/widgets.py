@@ -99,12 +99,26 @@ def scan_controls(upload: Upload, key: str) -> tuple[Scan, int | None, str | Non
     return scan, frame, window
 
 
+# Image files (and DICOM without a Modality) are "OT": no tag a model could match. A card
+# listing OT must not capture every JPEG upload silently, so OT matches no model and the
+# user always sees the "no modality tag" warning.
+UNTAGGED = "OT"
+
+
+def _untagged(modality: str | None) -> bool:
+    return modality is not None and modality.upper() == UNTAGGED
+
+
 def model_options(registry: Registry, modality: str | None) -> list[ModelEntry]:
-    """Models matching ``modality`` first (all models when it is unknown)."""
-    return registry.for_modality(modality) if modality else registry.entries()
+    """Models matching ``modality`` first (all models, in zoo order, when it is unknown)."""
+    if not modality or _untagged(modality):
+        return registry.entries()
+    return registry.for_modality(modality)
 
 
 def matches(entry: ModelEntry, modality: str | None) -> bool:
+    if _untagged(modality):
+        return False
     return modality is None or modality.upper() in entry.card.modalities
 
 

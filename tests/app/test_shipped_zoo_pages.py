@@ -51,3 +51,14 @@ def test_a_real_sample_is_analysed_by_each_model_of_its_kind(open_page, sample, 
         assert name in str(picker.value)
         assert not errors(at), errors(at)
         assert len(at.get("image")) == 3
+
+
+def test_an_image_file_never_silently_goes_to_a_model_claiming_ot(open_page):
+    # JPEGs carry no modality; the synthetic model's card lists OT, which once made it the
+    # unflagged default for every upload, a brain MRI included
+    at = open_page("analyze", models_dir=MODELS)
+    data = (SAMPLES / "mri_brain_glioma.jpg").read_bytes()
+    at.file_uploader(key="analyze_upload").set_value(("mri.jpg", data, "image/jpeg"))
+    ok(at.run())
+    assert any("Image files carry no modality tag" in w.value for w in at.warning)
+    assert all(o.startswith("⚠") for o in at.selectbox(key="analyze_model").options)
