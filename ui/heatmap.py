@@ -5,15 +5,24 @@ To show it on the scan as uploaded: normalise the map to [0, 1], upsample it to 
 input with ``cv2.resize``, cut out ``content_box`` (the scan inside the padding), resize
 that to ``source_box`` (the part of the scan the model saw), colour it and alpha-blend it
 over the scan. Outside ``source_box`` (cropped away) the scan is left as it was.
+
+The cam-to-scan mapping (:func:`cam_on_source`, :func:`normalise`) lives in
+:mod:`zoo.trust.localization`, which scores the same maps against radiologist boxes
+offline; it is re-exported here. :func:`draw_boxes` draws those boxes on the display image.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import cv2
 import numpy as np
 
 from zoo.preprocess import Preprocessed
 from zoo.runtime import Prediction
+from zoo.trust.localization import Box
+from zoo.trust.localization import cam_on_source as cam_on_source  # re-exported
+from zoo.trust.localization import normalise as normalise  # re-exported
 
 #: Longest side of the images sent to the browser and the PDF (overlays are computed there).
 DISPLAY_MAX_SIDE = 1024
@@ -55,40 +64,6 @@ def cam_channel(prediction: Prediction, label: str) -> np.ndarray | None:
     return None
 
 
-def normalise(cam: np.ndarray) -> np.ndarray:
-    """Min–max to [0, 1]; a flat or non-finite map becomes zeros."""
-    cam = np.nan_to_num(np.asarray(cam, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    low, high = float(cam.min()), float(cam.max())
-    if high - low <= 1e-12:
-        return np.zeros_like(cam)
-    return (cam - low) / (high - low)
-
-
-def cam_on_source(
-    cam: np.ndarray,
-    prepared: Preprocessed,
-    input_size: tuple[int, int],
-    source_shape: tuple[int, int],
-) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Map a normalised cam onto the source scan's pixel grid.
-
-    Returns the map resized to the ``source_box`` and the box itself (top, left, bottom,
-    right) in source pixels.
-    """
-    in_h, in_w = input_size
-    full = cv2.resize(normalise(cam), (in_w, in_h), interpolation=cv2.INTER_LINEAR)
-    top, left, bottom, right = prepared.content_box
-    content = full[top:bottom, left:right]
-    s_top, s_left, s_bottom, s_right = prepared.source_box
-    s_top, s_left = max(0, s_top), max(0, s_left)
-    s_bottom, s_right = min(source_shape[0], s_bottom), min(source_shape[1], s_right)
-    out_h, out_w = max(1, s_bottom - s_top), max(1, s_right - s_left)
-    if content.size == 0:
-        content = np.zeros((1, 1), dtype=np.float32)
-    mapped = cv2.resize(content, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(mapped, 0.0, 1.0), (s_top, s_left, s_bottom, s_right)
-
-
 def colorize(heat: np.ndarray, colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
     """A [0, 1] map → uint8 RGB through an OpenCV colormap."""
     grey = (np.clip(heat, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
@@ -128,4 +103,80 @@ def overlay(
     out[box[0] : box[0] + region.shape[0], box[1] : box[1] + region.shape[1]] = (
         blended + 0.5
     ).astype(np.uint8)
+    return out
+
+
+def draw_boxes(
+    image_rgb_uint8: np.ndarray,
+    boxes: Iterable[Box],
+    scale: float,
+    *,
+    color: tuple[int, int, int] = (0, 255, 0),
+    thickness: int = 2,
+) -> np.ndarray:
+    """Radiologist boxes outlined on the display image, each with its label.
+
+    Parameters
+    ----------
+    image_rgb_uint8 : ndarray of uint8, shape (H, W, 3)
+        The display image: the source scan scaled by ``scale`` (see :func:`display_image`,
+        :func:`overlay`).
+    boxes : iterable of Box
+        In source pixels.
+    scale : float
+        Display pixels per source pixel (> 0).
+    color : tuple of int, default green
+        RGB of the outline and the label.
+    thickness : int, default 2
+        Outline width in display pixels, drawn inward from the box's edge so that the
+        outline never covers what lies just outside the box.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+        A copy; the input is left as it was. The label (with a dark rim) sits just above
+        the box; below it when the box touches the top of the image; inside its top
+        edge when neither fits.
+    """
+    image = np.asarray(image_rgb_uint8)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(
+            f"draw_boxes needs a uint8 (H, W, 3) image, got {image.dtype} {image.shape}"
+        )
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale!r}")
+    out = np.ascontiguousarray(image.copy())  # cv2 draws in place on contiguous arrays
+    height, width = out.shape[:2]
+    thickness = max(1, int(thickness))
+    color = tuple(int(c) for c in color)
+    # text about 1.5 % of the image's shorter side tall, legible from 256 px to 1024 px
+    font, font_scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.35, min(height, width) / 1400)
+    for box in boxes:
+        left, top = round(box.x * scale), round(box.y * scale)
+        right = max(left + 1, round((box.x + box.w) * scale))
+        bottom = max(top + 1, round((box.y + box.h) * scale))
+        # a filled band per side, inside [left, right) x [top, bottom): the outline
+        # stays on the box's own pixels whatever the thickness (cv2.rectangle centres it)
+        band = min(thickness, right - left, bottom - top)
+        for r0, r1, c0, c1 in (
+            (top, top + band, left, right),
+            (bottom - band, bottom, left, right),
+            (top, bottom, left, left + band),
+            (top, bottom, right - band, right),
+        ):
+            out[max(0, r0) : max(0, min(height, r1)), max(0, c0) : max(0, min(width, c1))] = color
+        label = box.label.strip()
+        (text_w, text_h), baseline = cv2.getTextSize(label, font, font_scale, 1)
+        # the baseline of the text: above the box, else below it, else inside its top
+        x = left
+        if top - 3 - baseline - text_h >= 0:
+            y = top - 3 - baseline
+        elif bottom + 3 + text_h + baseline <= height:
+            y = bottom + 3 + text_h
+        else:
+            x, y = left + band + 2, top + band + 2 + text_h
+        x = max(0, min(x, width - text_w - 2))  # keep the label on screen at the right
+        # a dark rim keeps the label legible over bright bone
+        cv2.putText(out, label, (x, y), font, font_scale, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(out, label, (x, y), font, font_scale, color, 1, cv2.LINE_AA)
     return out

@@ -25,6 +25,8 @@ from zoo.imaging import load_scan
 from zoo.metrics import ThresholdTable
 from zoo.preprocess import Preprocessed, preprocess
 from zoo.registry import Registry
+from zoo.trust import localization
+from zoo.trust.localization import Box
 
 
 def zip_of(files: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> bytes:
@@ -91,6 +93,58 @@ def test_overlay_blends_with_the_requested_opacity():
 def test_large_scans_are_shrunk_for_display():
     image, scale = heatmap.display_image(np.zeros((3000, 1500), np.float32), max_side=1000)
     assert image.shape == (1000, 500, 3) and scale == pytest.approx(1 / 3)
+
+
+def test_heatmap_shares_the_mapping_with_zoo_trust():
+    assert heatmap.cam_on_source is localization.cam_on_source
+    assert heatmap.normalise is localization.normalise
+
+
+def _changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    return (before != after).any(axis=2)
+
+
+def test_draw_boxes_outlines_the_box_and_labels_it_above():
+    image = np.full((200, 300, 3), 40, np.uint8)
+    box = Box("Mass", 100, 80, 60, 50)  # columns 100..159, rows 80..129
+    drawn = heatmap.draw_boxes(image, [box], 1.0, color=(0, 255, 0), thickness=2)
+    assert drawn is not image and (image == 40).all()  # a copy
+    assert drawn.shape == image.shape and drawn.dtype == np.uint8
+    changed = _changed(image, drawn)
+    for row, col in ((80, 130), (81, 130), (129, 130), (105, 100), (105, 159)):
+        assert tuple(drawn[row, col]) == (0, 255, 0)
+    assert not changed[82:128, 102:158].any()  # the inside is left alone
+    assert not changed[130:].any() and not changed[:, :100].any() and not changed[:, 160:].any()
+    assert not changed[78:80].any()  # the outline stays on the box; the text sits higher
+    assert changed[60:78, 100:160].any()  # the label
+    assert not changed[:60].any()
+
+
+def test_draw_boxes_scales_source_pixels_to_the_display():
+    image = np.zeros((100, 150, 3), np.uint8)  # a 200 x 300 scan shown at half size
+    drawn = heatmap.draw_boxes(image, [Box("Nodule", 100, 80, 60, 50)], 0.5, thickness=1)
+    changed = _changed(image, drawn)
+    for row, col in ((40, 65), (64, 65), (52, 50), (52, 79)):
+        assert changed[row, col]
+    assert not changed[41:64, 51:79].any()
+    assert not changed[65:].any() and not changed[:, 80:].any() and not changed[:, :50].any()
+
+
+def test_draw_boxes_moves_the_label_below_or_inside_when_there_is_no_room_above():
+    image = np.zeros((100, 100, 3), np.uint8)
+    changed = _changed(image, heatmap.draw_boxes(image, [Box("Mass", 10, 0, 60, 40)], 1.0))
+    assert changed[41:60, 10:70].any() and not changed[2:38, 12:68].any()
+    changed = _changed(image, heatmap.draw_boxes(image, [Box("Mass", 10, 0, 60, 100)], 1.0))
+    assert changed[2:20, 12:68].any() and not changed[25:98, 12:68].any()
+
+
+def test_draw_boxes_checks_its_input():
+    image = np.zeros((100, 100, 3), np.uint8)
+    assert np.array_equal(heatmap.draw_boxes(image, [], 1.0), image)
+    with pytest.raises(ValueError, match="uint8"):
+        heatmap.draw_boxes(np.zeros((10, 10)), [], 1.0)
+    with pytest.raises(ValueError, match="scale"):
+        heatmap.draw_boxes(image, [], 0.0)
 
 
 # -- report rules ---------------------------------------------------------------------
