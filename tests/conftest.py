@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,12 @@ def write_model_dir(
     card.update(card_overrides or {})
     (folder / "card.json").write_text(json.dumps(card, indent=2))
     return folder
+
+
+@pytest.fixture
+def model_writer() -> Callable[..., Path]:
+    """:func:`write_model_dir`, for tests that build a zoo of their own."""
+    return write_model_dir
 
 
 @pytest.fixture

@@ -19,8 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from zoo.errors import CardError, RecipeError
 from zoo.preprocess import Recipe
+from zoo.trust.calibrators import Calibrator
+from zoo.trust.scan_ood import ScanOOD
+from zoo.trust.tta import View, default_views, views_from_section
 
 SCHEMA_VERSION = 1
 Task = Literal["binary", "multiclass"]
@@ -79,6 +84,13 @@ class ModelCard:
     validation_predictions: str | None
     latency_ms: float | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    #: Built from the card's ``calibration``, ``ood`` and ``uncertainty`` sections when the
+    #: card is parsed, so every prediction reuses them (and a broken section is refused).
+    calibrator: Calibrator = field(
+        default_factory=lambda: Calibrator.from_section(None), repr=False, compare=False
+    )
+    ood: ScanOOD | None = field(default=None, repr=False, compare=False)
+    tta_views: tuple[View, ...] = field(default_factory=default_views, repr=False, compare=False)
 
     @property
     def positive_index(self) -> int | None:
@@ -87,6 +99,19 @@ class ModelCard:
     @property
     def is_binary(self) -> bool:
         return self.task == "binary"
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """The served probabilities: this card's calibration applied to raw (N, C) outputs."""
+        raw = np.asarray(raw, dtype=np.float64)
+        if self.calibrator.is_identity:
+            return raw
+        if not self.is_binary:
+            return self.calibrator.apply(raw)
+        positive = self.positive_index
+        p = np.clip(self.calibrator.apply(raw[:, positive]), 0.0, 1.0)
+        out = np.empty_like(raw)
+        out[:, positive], out[:, 1 - positive] = p, 1.0 - p
+        return out
 
 
 def file_entry(data: bytes, *, opset: int, name: str = "model.onnx") -> dict[str, Any]:
@@ -145,6 +170,8 @@ def parse_card(data: Any) -> ModelCard:
     if not isinstance(limitations, list) or not limitations:
         raise CardError("limitations must be a non-empty list of sentences")
     latency = data.get("latency_ms")
+    calibration = _mapping(data, "calibration", optional=True)
+    ood = _mapping(data, "ood", optional=True)
     return ModelCard(
         id=model_id,
         name=_text(data, "name"),
@@ -164,11 +191,24 @@ def parse_card(data: Any) -> ModelCard:
         architecture=_mapping(data, "architecture"),
         training_data=dict(training_data),
         metrics=_mapping(data, "metrics"),
-        calibration=_mapping(data, "calibration", optional=True),
+        calibration=calibration,
         validation_predictions=data.get("validation_predictions"),
         latency_ms=None if latency is None else float(latency),
         raw=dict(data),
+        calibrator=_calibrator(calibration, task, len(labels)),
+        ood=ScanOOD.from_section(ood) if ood else None,
+        tta_views=views_from_section(_mapping(data, "uncertainty", optional=True)),
     )
+
+
+def _calibrator(section: Mapping[str, Any], task: str, n_labels: int) -> Calibrator:
+    calibrator = Calibrator.from_section(section)
+    if task == "multiclass" and calibrator.method not in ("none", "temperature"):
+        raise CardError(
+            f"calibration.method {calibrator.method!r} is for binary models; "
+            f"a {n_labels}-label multiclass model takes 'none' or 'temperature'"
+        )
+    return calibrator
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

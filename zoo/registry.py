@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,9 @@ class ValidationPredictions:
     """A model's predictions on its validation split.
 
     ``y_true`` holds label indices into ``labels``; ``probabilities`` has shape
-    (N, C); ``metadata`` maps each extra CSV column to its values (for subgroups).
+    (N, C): as served, i.e. calibrated when read through :meth:`Registry.validation_predictions`
+    (the file holds the raw outputs, kept in ``raw_probabilities``); ``metadata`` maps each
+    extra CSV column to its values (for subgroups).
     """
 
     labels: tuple[str, ...]
@@ -52,6 +54,7 @@ class ValidationPredictions:
     y_true: np.ndarray
     probabilities: np.ndarray
     metadata: dict[str, tuple[str, ...]]
+    raw_probabilities: np.ndarray | None = None
 
     def scores_for(self, label: str) -> np.ndarray:
         return self.probabilities[:, self.labels.index(label)]
@@ -129,8 +132,13 @@ class Registry:
         entry = self.get(model_id)
         if not entry.card.validation_predictions:
             raise CardError(f"model {model_id!r} ships no validation predictions")
-        return read_validation_predictions(
+        raw = read_validation_predictions(
             entry.directory / entry.card.validation_predictions, entry.card.labels
+        )
+        return replace(
+            raw,
+            probabilities=entry.card.calibrate(raw.probabilities),
+            raw_probabilities=raw.probabilities,
         )
 
 

@@ -1,4 +1,9 @@
-"""Batched prediction: scans in, per-label probabilities (and maps) out."""
+"""Batched prediction: scans in, per-label probabilities (and maps) out.
+
+Probabilities are served calibrated (the card's ``calibration``); the raw model outputs
+stay beside them. With the card's ``ood`` summary each prediction carries an
+out-of-distribution score, and ``tta=True`` adds the spread over test-time views.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,25 @@ from zoo.imaging.scan import Scan
 from zoo.preprocess import Preprocessed, preprocess
 from zoo.registry import Registry
 from zoo.runtime.session import get_session
+from zoo.trust.tta import Spread, augment, spread
+
+
+@dataclass(frozen=True)
+class OODResult:
+    """How far a scan lies from the model's training data (:mod:`zoo.trust.scan_ood`).
+
+    ``score`` is the larger of the embedding's and the input image's Mahalanobis ratio
+    (each over its own validation threshold); ``flagged`` when it exceeds the card's
+    threshold (set so that at most 5% of validation images are flagged); ``percentile``:
+    the share of validation images that scored lower.
+    """
+
+    score: float
+    threshold: float
+    percentile: float
+    flagged: bool
+    embedding_ratio: float = float("nan")
+    input_ratio: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,9 @@ class Prediction:
     embedding: np.ndarray | None = None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     preprocessed: Preprocessed | None = field(default=None, repr=False)
+    raw_probabilities: dict[str, float] | None = None
+    ood: OODResult | None = None
+    uncertainty: Spread | None = None
 
 
 def predict(
@@ -49,10 +76,13 @@ def predict(
     threshold: float | None = None,
     batch_size: int = 8,
     keep_preprocessed: bool = False,
+    tta: bool = False,
 ) -> list[Prediction]:
     """Run ``model_id`` on ``scans`` (in batches) and return one prediction per scan.
 
-    ``threshold`` overrides the card's default threshold for binary models.
+    ``threshold`` overrides the card's default threshold for binary models. ``tta`` runs
+    every scan under the card's test-time views too (one batch of views per scan; the
+    identity view gives the prediction itself) and fills ``uncertainty``.
     """
     registry = registry if registry is not None else Registry()
     entry = registry.get(model_id)
@@ -64,9 +94,13 @@ def predict(
         prepared = [preprocess(scan, card.preprocessing) for scan in chunk]
         batch = np.concatenate([p.input for p in prepared], axis=0)
         began = time.perf_counter()
-        outputs = session.run(batch)
+        if tta:
+            outputs, spreads = _run_with_views(session, card, batch)
+        else:
+            outputs, spreads = session.run(batch), [None] * len(chunk)
         per_scan_ms = (time.perf_counter() - began) * 1000 / len(chunk)
-        probabilities = _probability_matrix(card, outputs[card.outputs.probabilities])
+        raw = _probability_matrix(card, outputs[card.outputs.probabilities])
+        probabilities = card.calibrate(raw)
         for i, prep in enumerate(prepared):
             results.append(
                 _prediction(
@@ -77,9 +111,29 @@ def predict(
                     threshold,
                     per_scan_ms,
                     prep if keep_preprocessed else None,
+                    raw=raw[i],
+                    uncertainty=spreads[i],
+                    inputs=batch[i : i + 1],
                 )
             )
     return results
+
+
+def _run_with_views(
+    session, card: ModelCard, batch: np.ndarray
+) -> tuple[dict[str, np.ndarray], list[Spread]]:
+    """One run per scan over its views; the identity view's outputs stand for the scan."""
+    views = card.tta_views
+    per_scan: list[dict[str, np.ndarray]] = []
+    spreads: list[Spread] = []
+    for image in batch:
+        outputs = session.run(augment(image[np.newaxis], views, layout=card.preprocessing.layout))
+        raw = _probability_matrix(card, outputs[card.outputs.probabilities])
+        spreads.append(spread(card.calibrate(raw), card.labels))
+        identity = next(i for i, view in enumerate(views) if view.kind == "identity")
+        per_scan.append({k: v[identity : identity + 1] for k, v in outputs.items()})
+    merged = {k: np.concatenate([o[k] for o in per_scan]) for k in per_scan[0]}
+    return merged, spreads
 
 
 def _probability_matrix(card: ModelCard, raw: np.ndarray) -> np.ndarray:
@@ -109,6 +163,10 @@ def _prediction(
     threshold: float | None,
     latency_ms: float,
     prepared: Preprocessed | None,
+    *,
+    raw: np.ndarray,
+    uncertainty: Spread | None,
+    inputs: np.ndarray,
 ) -> Prediction:
     named = {card.outputs.probabilities, card.outputs.cam, card.outputs.embedding}
     by_label = {label: float(p) for label, p in zip(card.labels, probabilities, strict=True)}
@@ -133,4 +191,24 @@ def _prediction(
         embedding=outputs[card.outputs.embedding][index] if card.outputs.embedding else None,
         extras={k: v[index] for k, v in outputs.items() if k not in named},
         preprocessed=prepared,
+        raw_probabilities={label: float(p) for label, p in zip(card.labels, raw, strict=True)},
+        ood=_ood(card, outputs, index, inputs),
+        uncertainty=uncertainty,
+    )
+
+
+def _ood(
+    card: ModelCard, outputs: dict[str, np.ndarray], index: int, inputs: np.ndarray
+) -> OODResult | None:
+    if card.ood is None or not card.outputs.embedding:
+        return None
+    embedding = np.asarray(outputs[card.outputs.embedding][index], dtype=np.float64)
+    (parts,) = card.ood.parts(embedding[np.newaxis], inputs)
+    return OODResult(
+        score=parts.score,
+        threshold=card.ood.threshold,
+        percentile=card.ood.percentile(parts.score),
+        flagged=parts.score > card.ood.threshold,
+        embedding_ratio=parts.embedding_ratio,
+        input_ratio=parts.input_ratio,
     )

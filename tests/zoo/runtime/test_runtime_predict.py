@@ -147,3 +147,82 @@ class TestProviders:
 
     def test_cpus_positive(self):
         assert available_cpus() >= 1
+
+
+class TestTrustAtServing:
+    """Calibration, test-time views and the out-of-distribution score, from the card."""
+
+    def test_calibration_in_the_card_is_applied_and_raw_outputs_kept(self, tmp_path, model_writer):
+        model_writer(tmp_path, "plain")
+        model_writer(
+            tmp_path,
+            "calibrated",
+            card_overrides={"calibration": {"method": "temperature", "params": {"temperature": 2}}},
+        )
+        registry = Registry(tmp_path)
+        (plain,) = predict("plain", [scan(0.9)], registry=registry)
+        (cal,) = predict("calibrated", [scan(0.9)], registry=registry)
+        raw = plain.probabilities["abnormal"]
+        assert cal.raw_probabilities["abnormal"] == pytest.approx(raw)
+        # temperature 2 halves the logit: the calibrated probability moves towards 0.5
+        expected = 1 / (1 + np.exp(-np.log(raw / (1 - raw)) / 2))
+        assert cal.probabilities["abnormal"] == pytest.approx(expected, abs=1e-6)
+        assert cal.probabilities["normal"] == pytest.approx(1 - expected, abs=1e-6)
+
+    def test_validation_predictions_are_served_calibrated_too(self, tmp_path, model_writer):
+        model_writer(
+            tmp_path,
+            "calibrated",
+            labels=("a", "b", "c"),
+            sigmoid=False,
+            card_overrides={"calibration": {"method": "temperature", "params": {"temperature": 3}}},
+        )
+        vp = Registry(tmp_path).validation_predictions("calibrated")
+        assert vp.raw_probabilities is not None
+        assert not np.allclose(vp.probabilities, vp.raw_probabilities)
+        np.testing.assert_allclose(vp.probabilities.sum(axis=1), 1.0)
+        # temperature scaling never changes the most probable label
+        assert (vp.probabilities.argmax(1) == vp.raw_probabilities.argmax(1)).all()
+
+    def test_tta_gives_an_interval_around_the_prediction(self, zoo_dir):
+        registry = Registry(zoo_dir)
+        rng = np.random.default_rng(0)
+        textured = Scan(
+            pixels=rng.random((40, 60)).astype(np.float32),
+            modality="CR",
+            photometric="MONOCHROME2",
+            source_format="png",
+        )
+        (plain,) = predict("binary-test", [textured], registry=registry)
+        (with_views,) = predict("binary-test", [textured], registry=registry, tta=True)
+        assert plain.uncertainty is None
+        spread = with_views.uncertainty
+        assert spread.per_view.shape == (8, 2)
+        # the identity view is the prediction itself
+        assert with_views.probabilities["abnormal"] == pytest.approx(
+            plain.probabilities["abnormal"], abs=1e-6
+        )
+        for label in ("normal", "abnormal"):
+            assert spread.low[label] <= spread.mean[label] <= spread.high[label]
+        assert spread.width("abnormal") > 0  # shifts and contrast move a linear model
+
+    def test_no_ood_section_means_no_ood_score(self, zoo_dir):
+        (p,) = predict("binary-test", [scan(0.5)], registry=Registry(zoo_dir))
+        assert p.ood is None
+
+
+class TestCardTrustSections:
+    def test_multiclass_cards_refuse_binary_only_calibration(self, tmp_path, model_writer):
+        from zoo.errors import CardError
+        from zoo.registry import read_card
+
+        folder = model_writer(
+            tmp_path,
+            "m",
+            labels=("a", "b", "c"),
+            sigmoid=False,
+            card_overrides={"calibration": {"method": "platt", "params": {"a": 1, "b": 0}}},
+        )
+        with pytest.raises(CardError, match="binary"):
+            read_card(folder / "card.json")
+        assert "m" in Registry(tmp_path).problems
