@@ -2,6 +2,7 @@
 
     python -m training train RECIPE [--data DIR] [--epochs N] [--smoke]
     python -m training export RUN_DIR --to zoo/models/ID [--int8 | --fp16]
+    python -m training trust RUN_DIR --to zoo/models/ID [--shared DIR] [--no-heatmaps]
     python -m training build-zoo [--smoke]
 
 RECIPE is a path or a shipped recipe id (``training/recipes/<id>.json``).
@@ -33,6 +34,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     variant = export.add_mutually_exclusive_group()
     variant.add_argument("--int8", action="store_const", const="int8", dest="variant")
     variant.add_argument("--fp16", action="store_const", const="float16", dest="variant")
+    trust = commands.add_parser(
+        "trust",
+        help="measure an exported model's trust signals (heatmap check, calibration, OOD, "
+        "TTA, localization, subgroups) and write them into its card",
+    )
+    trust.add_argument("run_dir", type=Path)
+    trust.add_argument("--to", required=True, type=Path, dest="target")
+    trust.add_argument("--data", type=Path)
+    trust.add_argument(
+        "--shared", type=Path, help="folder of other kinds of scans (default ../shared/data)"
+    )
+    trust.add_argument(
+        "--no-heatmaps", action="store_true", help="skip the GradientTape heatmap check"
+    )
     build = commands.add_parser("build-zoo", help="train and export every shipped recipe")
     build.add_argument("--smoke", action="store_true")
     build.add_argument("--only", nargs="*", help="recipe ids to rebuild (default: all)")
@@ -72,6 +87,22 @@ def _run(args: argparse.Namespace) -> int:
             progress=lambda line: print(line, flush=True),
         )
         _print_summary(summary)
+        return 0
+    if args.command == "trust":
+        from export.trust import add_trust, summary_lines
+
+        started = time.perf_counter()
+        card = add_trust(
+            args.run_dir,
+            args.target,
+            data_dir=args.data,
+            shared_dir=args.shared,
+            heatmaps=not args.no_heatmaps,
+            progress=lambda line: print(line, flush=True),
+        )
+        for line in summary_lines(card):
+            print(f"  {line}")
+        print(f"trust signals of {card['id']} written in {time.perf_counter() - started:.0f} s")
         return 0
     from training.build_zoo import build_zoo
 
