@@ -129,7 +129,7 @@ def fit_scan_ood(
     threshold = _threshold(combined, flag_rate)
     return {
         "method": METHOD,
-        "threshold": round(threshold, 6),
+        "threshold": threshold,  # unrounded: the served flags must equal the rate below
         "flag_rate_target": flag_rate,
         "validation_flag_rate": round(float(np.mean(combined > threshold)), 4),
         "validation_quantiles": [

@@ -102,19 +102,32 @@ class TestFitBinary:
         assert after < 0.5 * expected_calibration_error(y_test, p_test)
 
     def test_isotonic_knots_by_hand(self):
-        # PAV pools the violating pair (0.2: 1, 0.3: 0) into 0.5; 0 and 1 are clipped.
+        # PAV pools the violating pair (0.2: 1, 0.3: 0) into 0.5 and the two 1s into one
+        # block; 0 and 1 are clipped. Centred: one knot at each block's mean raw value.
         section = fit_calibration([0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.5], methods=["isotonic"])
         assert section["params"] == {
-            "x": [0.1, 0.2, 0.3, 0.4, 0.5],
-            "y": [ISOTONIC_EPS, 0.5, 0.5, 1 - ISOTONIC_EPS, 1 - ISOTONIC_EPS],
+            "x": [0.1, 0.25, 0.45],
+            "y": [ISOTONIC_EPS, 0.5, 1 - ISOTONIC_EPS],
         }
 
     def test_isotonic_pools_tied_probabilities(self):
         section = fit_calibration(
             [0, 1, 1, 0, 1, 1], [0.2, 0.2, 0.2, 0.6, 0.6, 0.6], methods=["isotonic"]
         )
-        assert section["params"]["x"] == [0.2, 0.6]
-        np.testing.assert_allclose(section["params"]["y"], [2 / 3, 2 / 3], atol=1e-6)
+        # one block (2/3 then 2/3): its knot sits at the mean raw value
+        assert section["params"]["x"] == [0.4]
+        np.testing.assert_allclose(section["params"]["y"], [2 / 3], atol=1e-6)
+
+    def test_isotonic_keeps_the_order_of_scores_between_its_knots(self):
+        # plain PAV ties whole blocks, which on its own fitting set turns misordered
+        # pairs into ties and raises the AUC; the centred map must not
+        rng = np.random.default_rng(3)
+        p = rng.random(400)
+        y = rng.random(400) < p
+        calibrator = Calibrator.from_section(fit_calibration(y, p, methods=["isotonic"]))
+        inside = (p > calibrator.x[0]) & (p < calibrator.x[-1])
+        order = np.argsort(p[inside])
+        assert np.all(np.diff(calibrator.apply(p[inside])[order]) > 0)
 
     @pytest.mark.parametrize("seed", [5, 6])
     def test_calibrated_model_is_left_nearly_unchanged(self, seed):

@@ -119,3 +119,15 @@ def test_malformed_sections_are_card_errors(fitted, change, match):
     change(section)
     with pytest.raises(CardError, match=match):
         ScanOOD.from_section(section)
+
+
+def test_the_stored_threshold_keeps_the_validation_flag_rate():
+    # a rounded threshold once flagged the validation image sitting at it (seed 2: 5% → 10%)
+    rng = np.random.default_rng(2)
+    train_e, val_e = rng.normal(size=(40, 8)), rng.normal(size=(20, 8))
+    train_x = rng.random((40, 16, 16, 3)).astype(np.float32)
+    val_x = rng.random((20, 16, 16, 3)).astype(np.float32)
+    section = fit_scan_ood(train_e, val_e, train_x, val_x)
+    assert section["validation_flag_rate"] <= 0.05
+    detector = ScanOOD.from_section(json.loads(json.dumps(section)))
+    assert np.mean(detector.flags(val_e, val_x)) == section["validation_flag_rate"]
