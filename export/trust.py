@@ -127,7 +127,14 @@ def add_trust(
     step("[6/7] test-time-augmentation spread on validation")
     flip = bool(recipe_data.get("augmentation", {}).get("flip", False))
     card["uncertainty"] = uncertainty_section(
-        session, inputs[val], y[val], calibrator, recipe.labels, positive, flip=flip
+        session,
+        inputs[val],
+        y[val],
+        calibrator,
+        recipe.labels,
+        positive,
+        flip=flip,
+        threshold=card["thresholds"]["default"],
     )
     step("[7/7] localization against boxes and subgroups")
     localization = localization_section(session, labelled, card, val, test, recipe.labels, positive)
@@ -138,9 +145,23 @@ def add_trust(
     subgroups = subgroup_section(labelled, y, served, card, val, test, recipe.labels, positive)
     if subgroups:
         card["subgroups"] = subgroups
+    else:
+        card.pop("subgroups", None)
+    card = json_safe(card)
     parse_card(card)  # never write a card the registry would refuse
-    (target / "card.json").write_text(json.dumps(card, indent=2))
+    (target / "card.json").write_text(json.dumps(card, indent=2, allow_nan=False))
     return card
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities (undefined CIs on tiny sides) as null: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def summary_lines(card: dict[str, Any]) -> list[str]:
@@ -305,7 +326,8 @@ def calibrated_thresholds(
     mapped = {name: float(calibrator.map_threshold(value)) for name, value in points.items()}
     return {
         **thresholds,
-        "default": mapped.get("youden", thresholds.get("default", 0.5)),
+        # without a Youden point (a one-class validation side) the export's default was 0.5
+        "default": mapped.get("youden", float(calibrator.map_threshold(0.5))),
         "chosen_by": "Youden J on validation (raw scores), mapped through the calibration",
         "operating_points": mapped,
         "raw_operating_points": points,
@@ -455,8 +477,13 @@ def uncertainty_section(
     positive: int | None,
     *,
     flip: bool,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
-    """The TTA views and, on validation, how wide the interval is and whether it flags errors."""
+    """The TTA views and, on validation, how wide the interval is and whether it flags errors.
+
+    An error is what the app would get wrong: for a binary model the mean over the views
+    against the card's (calibrated) default threshold; for a multiclass one the top label.
+    """
     views = default_views(flip=flip)
     widths, wrong = [], []
     for start in range(0, len(inputs), 8):
@@ -467,7 +494,7 @@ def uncertainty_section(
         p = p.reshape(len(chunk), len(views), *p.shape[1:])
         if positive is not None:
             widths.extend(p.max(axis=1) - p.min(axis=1))
-            decided = p.mean(axis=1) >= 0.5
+            decided = p.mean(axis=1) >= threshold
             wrong.extend(decided != (y[start : start + 8] == positive))
         else:
             mean = p.mean(axis=1)
