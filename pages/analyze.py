@@ -5,7 +5,7 @@ import streamlit as st
 
 from ui import charts
 from ui.common import get_registry, model_key, page_setup, require_models, user_action
-from ui.heatmap import cam_channel, display_image, overlay
+from ui.heatmap import cam_channel, display_image, draw_boxes, overlay
 from ui.inference import run_prediction
 from ui.pdf import ReportContent, build_report
 from ui.report import (
@@ -17,6 +17,7 @@ from ui.report import (
 )
 from ui.scans import summary_rows
 from ui.stats import both_classes, metrics_at, validation_set
+from ui.trust import heatmap_caveat, ood_caption, ood_sentence, sample_boxes, tta_sentence
 from ui.widgets import (
     fmt_pct,
     fmt_score,
@@ -61,6 +62,9 @@ with user_action(f"{card.name} could not analyse {upload.name}"):
     )
 
 with model_col:
+    out_of_distribution = ood_sentence(prediction, card)
+    if out_of_distribution:
+        st.warning(out_of_distribution, icon=":material/travel_explore:")
     label = label_picker(card, f"analyze_label_{card.id}", default=prediction.label)
     with user_action(f"The validation predictions of {card.name} could not be read", stop=False):
         validation = None
@@ -88,7 +92,10 @@ if validation is not None and table is not None:
     conf = confidence(score, threshold, *validation.binary(label))
 
 st.divider()
-original, _ = display_image(scan.pixels)
+original, display_scale = display_image(scan.pixels)
+boxes = sample_boxes(upload.digest)
+if boxes:
+    original = draw_boxes(original, boxes, display_scale)
 processed = prediction.preprocessed.display
 size = card.preprocessing.input_size
 img_orig, img_proc, img_heat = st.columns(3)
@@ -116,12 +123,24 @@ with img_heat:
         heat_slot.info("This model exports no activation map.")
     else:
         heatmap = overlay(scan.pixels, cam, prediction.preprocessed, size, alpha=alpha)
+        if boxes:
+            heatmap = draw_boxes(heatmap, boxes, display_scale)
         heat_slot.image(
             heatmap,
             width="stretch",
             caption=f"Activation map for '{map_label}' (red = strongest, normalised per map): "
-            "where the model's evidence lies, not a lesion outline.",
+            "where the model's evidence lies, not a lesion outline."
+            + (
+                " Green: the radiologist's box"
+                + ("es" if len(boxes) > 1 else "")
+                + f" ({', '.join(sorted({b.label for b in boxes}))}) from the NIH data."
+                if boxes
+                else ""
+            ),
         )
+        caveat = heatmap_caveat(card)
+        if caveat:
+            heat_slot.caption(caveat)
 
 st.subheader("Report")
 m1, m2, m3, m4 = st.columns(4)
@@ -159,6 +178,12 @@ advice = recommendations(
     card=card,
     modality=scan.modality,
 )
+if out_of_distribution:
+    advice.insert(
+        0,
+        "The scan looks unlike this model's training data (out-of-distribution warning): "
+        "do not read its output as meaningful.",
+    )
 with text_col:
     st.markdown(
         f":{LEVEL_COLOURS[level]}-badge[{level}] Most probable label: **{prediction.label}** · "
@@ -166,6 +191,21 @@ with text_col:
     )
     if conf is not None:
         st.markdown(conf.sentence(label))
+    spread_text = tta_sentence(prediction, label, card)
+    if spread_text:
+        st.markdown(spread_text)
+    st.caption(
+        " ".join(
+            part
+            for part in (
+                f"Probabilities calibrated on validation ({card.calibrator.method})."
+                if not card.calibrator.is_identity
+                else "Probabilities as the model outputs them (no calibration in the card).",
+                ood_caption(prediction),
+            )
+            if part
+        )
+    )
     st.markdown("**Recommendations (research use)**")
     st.markdown("\n".join(f"- {item}" for item in advice))
     with st.expander("How the risk level and the confidence are computed"):
@@ -195,7 +235,12 @@ content = ReportContent(
     probabilities=prediction.probabilities,
     validation_sensitivity=at["sensitivity"] if at else None,
     validation_specificity=at["specificity"] if at else None,
-    confidence=conf.sentence(label) if conf else None,
+    confidence=" ".join(
+        text.replace("**", "")
+        for text in (conf.sentence(label) if conf else None, spread_text)
+        if text
+    )
+    or None,
     recommendations=advice,
     rules=[RISK_RULE, CONFIDENCE_RULE],
     original=original,

@@ -12,10 +12,12 @@ from ui.batch import (
     collect_files,
     labelled_sets,
     read_labels_csv,
+    read_labels_metadata,
     score_files,
 )
 from ui.common import get_registry, model_label, page_setup, require_models, user_action
 from ui.stats import target_label
+from ui.trust import render_subgroups
 
 page_setup("Batch")
 st.markdown(
@@ -36,7 +38,13 @@ with left:
         help="Any of PNG, JPEG, TIFF, BMP, WebP, DICOM, or ZIPs of them. Nothing is written "
         "to disk.",
     )
-    labels_file = st.file_uploader("Labels CSV (optional)", type=["csv"], key="batch_labels")
+    labels_file = st.file_uploader(
+        "Labels CSV (optional)",
+        type=["csv"],
+        key="batch_labels",
+        help="Columns `path,label`, plus any others (sex, age, scanner, site…) to slice the "
+        "metrics by.",
+    )
 with right:
     chosen = st.multiselect(
         "Models",
@@ -53,6 +61,9 @@ if go:
     with user_action("The batch could not be read"):
         files = collect_files((f.name, f.getvalue()) for f in uploads)
         labels = read_labels_csv(labels_file.getvalue(), labels_file.name) if labels_file else {}
+        metadata = (
+            read_labels_metadata(labels_file.getvalue(), labels_file.name) if labels_file else {}
+        )
     if not files:
         st.error("No files found in the upload (empty ZIP?).\n\n**What to do:** upload scans.")
         st.stop()
@@ -66,7 +77,9 @@ if go:
             else f"Scored {total} file(s).",
         )
 
-    frame = score_files(files, [e.id for e in chosen], zoo, labels=labels, progress=_progress)
+    frame = score_files(
+        files, [e.id for e in chosen], zoo, labels=labels, metadata=metadata, progress=_progress
+    )
     sets, notes = labelled_sets(frame, zoo)
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:12]
     st.session_state["batch"] = {"frame": frame, "sets": sets, "notes": notes, "id": digest}
@@ -100,6 +113,16 @@ st.download_button(
 if "modality_ok" in frame and (frame["modality_ok"] == False).any():  # noqa: E712
     st.warning("Some scans' modality is not one the model was trained on (see `modality_ok`).")
 
+if "ood_flagged" in frame and frame["ood_flagged"].eq(True).any():
+    flagged = frame[frame["ood_flagged"].eq(True)]
+    per_model = ", ".join(f"{m}: {n}" for m, n in flagged.groupby("model").size().items())
+    st.warning(
+        f"{len(flagged)} score(s) come from scans that look unlike the model's training data "
+        f"(`ood_flagged`; {per_model}). Those outputs mean little: check the scan suits the "
+        "model.",
+        icon=":material/travel_explore:",
+    )
+
 sets = batch["sets"]
 for note in batch["notes"]:
     st.warning(note)
@@ -122,6 +145,8 @@ if not card.is_binary:
     )
 threshold = card.default_threshold if card.is_binary else 0.5
 render_model_metrics(scored, label, key=f"batch_{model_id}", threshold=threshold)
+st.markdown("**Subgroups**")
+render_subgroups(scored, label, threshold, key=f"batch_{model_id}")
 
 if len(sets) > 1:
     st.subheader("Compare the models on your data")

@@ -5,6 +5,7 @@ import streamlit as st
 from ui.analysis import default_threshold, render_history, render_model_metrics
 from ui.common import get_registry, model_label, page_setup, require_models, user_action
 from ui.stats import target_label, validation_set
+from ui.trust import render_calibration_effect, render_localization, render_subgroups
 from ui.widgets import label_picker
 
 VALIDATION, BATCH = "Validation split (shipped)", "My labelled batch"
@@ -56,6 +57,18 @@ if source is not None:
         "bootstrap; AUC CI: DeLong; proportions: Wilson 95% CIs."
     )
     render_model_metrics(scored, label, key=f"metrics_{card.id}", threshold=threshold)
+    st.subheader("Subgroups")
+    st.caption(
+        f"'{label}' against the rest on {scored.source}, sliced by a metadata column: does "
+        "the model work as well on every slice?"
+    )
+    render_subgroups(scored, label, threshold, key=f"metrics_{card.id}_{source}")
+
+st.subheader("Calibration of the served probabilities")
+render_calibration_effect(card, key=f"metrics_{card.id}")
+
+st.subheader("Localization against radiologist boxes")
+render_localization(card)
 
 st.subheader("Training curves")
 render_history(zoo, card.id, key=f"metrics_{card.id}")

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import NO_MODELS, get_registry, page_setup
+from ui.trust import ood_rows, readable_card, trust_summary_lines
 from ui.widgets import key_values
 
 page_setup("Model zoo")
@@ -172,8 +173,16 @@ for i, entry in enumerate(zoo.entries()):
             for line in shortcut.get("summary", []):
                 st.markdown(f"- {line}")
             st.json(shortcut, expanded=False)
+        trust_lines = trust_summary_lines(card)
+        if trust_lines:
+            st.markdown("**Trust signals** (measured at export on this file; see Metrics)")
+            st.markdown("\n".join(f"- {line}" for line in trust_lines))
+            flagged = ood_rows(card)
+            if flagged is not None:
+                st.caption("Out-of-distribution warning: share of each set flagged")
+                st.dataframe(flagged, hide_index=True)
         if card.raw.get("changelog"):
             st.markdown("**Changelog**")
             st.dataframe(pd.DataFrame(card.raw["changelog"]), hide_index=True)
         with st.popover("Full card (JSON)"):
-            st.code(json.dumps(card.raw, indent=2, default=str), language="json")
+            st.code(json.dumps(readable_card(card.raw), indent=2, default=str), language="json")

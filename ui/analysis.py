@@ -13,6 +13,7 @@ import streamlit as st
 
 from ui import charts
 from ui.stats import ScoredSet, metrics_at, read_history
+from ui.trust import render_subgroup_comparison
 from zoo.evaluation import evaluate
 from zoo.metrics import delong_test_paired
 from zoo.registry import Registry
@@ -181,7 +182,7 @@ def render_comparison(sets: Sequence[ScoredSet], label: str, key: str) -> None:
     """ROC and PR overlaid, AUC CIs, paired DeLong, metrics at thresholds, calibration."""
     curves = render_roc_pr(sets, label, key)
     render_delong(sets, label)
-    render_threshold_metrics(sets, label, key)
+    thresholds = render_threshold_metrics(sets, label, key)
     series = [(s.model_id, c) for s, c in zip(sets, curves, strict=True)]
     left, right = st.columns(2)
     left.plotly_chart(
@@ -191,6 +192,13 @@ def render_comparison(sets: Sequence[ScoredSet], label: str, key: str) -> None:
         "**Calibration.** Each point is a bin of cases (10 equal-width bins): the mean predicted "
         "probability against the observed frequency. On the diagonal a model's probabilities "
         "can be read as risks; ECE is the count-weighted mean distance from it."
+    )
+    st.markdown("**Subgroups**")
+    render_subgroup_comparison(
+        list(sets),
+        label,
+        dict(zip(thresholds["model"], thresholds["threshold"], strict=True)),
+        key,
     )
 
 
@@ -278,6 +286,12 @@ def render_model_metrics(scored: ScoredSet, label: str, key: str, threshold: flo
         )
         if card.calibration:
             st.caption(f"Card calibration: {card.calibration.get('method', 'n/a')}")
+        if not card.calibrator.is_identity and scored.cache_key is not None:
+            st.caption(
+                "These validation predictions are the ones the calibration was fitted on, so "
+                "their calibration error is in-sample (optimistic); the card's test-side "
+                "figures below are the honest ones."
+            )
 
 
 def render_history(registry: Registry, model_id: str, key: str) -> None:

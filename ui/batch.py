@@ -13,6 +13,7 @@ import posixpath
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,8 @@ MAX_RATIO = 100
 MAX_CSV_BYTES = 5 * 1024 * 1024
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _SKIP_PREFIXES = ("__MACOSX/",)
+#: Prefix of the labels CSV's extra columns in the scores table.
+META = "meta:"
 
 
 class BatchInputError(ZooError, ValueError):
@@ -127,8 +130,8 @@ def collect_files(
     return files
 
 
-def read_labels_csv(data: bytes, name: str = "labels.csv") -> dict[str, str]:
-    """A ``path,label`` CSV → {path: label}. Paths are only matched against file names."""
+def _label_rows(data: bytes, name: str) -> list[dict[str, str]]:
+    """The CSV's rows with lower-cased, stripped column names; checks size and header."""
     if len(data) > MAX_CSV_BYTES:
         raise BatchInputError(f"{name} is larger than {MAX_CSV_BYTES // 2**20} MB.")
     try:
@@ -141,14 +144,26 @@ def read_labels_csv(data: bytes, name: str = "labels.csv") -> dict[str, str]:
         raise BatchInputError(f"{name} is not a valid CSV ({exc}).") from exc
     if not rows or not {"path", "label"} <= {(k or "").strip().lower() for k in rows[0]}:
         raise BatchInputError(f"{name} needs a header row with the columns 'path' and 'label'.")
-    labels: dict[str, str] = {}
-    for row in rows:
-        norm = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        if norm["path"] and norm["label"]:
-            labels[norm["path"]] = norm["label"]
+    normalised = [
+        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k} for row in rows
+    ]
+    return [row for row in normalised if row["path"] and row["label"]]
+
+
+def read_labels_csv(data: bytes, name: str = "labels.csv") -> dict[str, str]:
+    """A ``path,label`` CSV → {path: label}. Paths are only matched against file names."""
+    labels = {row["path"]: row["label"] for row in _label_rows(data, name)}
     if not labels:
         raise BatchInputError(f"{name} has no rows with both a path and a label.")
     return labels
+
+
+def read_labels_metadata(data: bytes, name: str = "labels.csv") -> dict[str, dict[str, str]]:
+    """The CSV's other columns (sex, age, scanner, site…) per path: what subgroups slice by."""
+    return {
+        row["path"]: {k: v for k, v in row.items() if k not in ("path", "label")}
+        for row in _label_rows(data, name)
+    }
 
 
 def _key(name: str) -> str:
@@ -157,15 +172,21 @@ def _key(name: str) -> str:
 
 def match_label(name: str, labels: dict[str, str]) -> str | None:
     """The label of a file: by its full member name, else by its base name (when unique)."""
-    if not labels:
+    return match_row(name, labels)
+
+
+def match_row(name: str, table: dict[str, Any]) -> Any:
+    """A file's entry in a {path: value} table: by full member name, else unique base name."""
+    if not table:
         return None
-    by_path = {_key(k): v for k, v in labels.items()}
+    by_path = {_key(k): v for k, v in table.items()}
     key = _key(name)
     if key in by_path:
         return by_path[key]
     base = posixpath.basename(key)
-    candidates = {v for k, v in by_path.items() if posixpath.basename(k) == base}
-    return candidates.pop() if len(candidates) == 1 else None
+    candidates = [v for k, v in by_path.items() if posixpath.basename(k) == base]
+    unique = {repr(v): v for v in candidates}
+    return next(iter(unique.values())) if len(unique) == 1 else None
 
 
 def score_files(
@@ -174,11 +195,15 @@ def score_files(
     registry: Registry,
     *,
     labels: dict[str, str] | None = None,
+    metadata: dict[str, dict[str, str]] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> pd.DataFrame:
     """One row per (file, model): probabilities, score and predicted label, or the error.
 
     A file that cannot be read is reported on its rows (``error``) and the rest are scored.
+    ``metadata`` (from :func:`read_labels_metadata`) adds each file's extra CSV columns,
+    prefixed ``meta:``; ``ood_score``/``ood_flagged`` come from the card's
+    out-of-distribution summary when it has one.
     """
     rows: list[dict] = []
     cards = {m: registry.card(m) for m in model_ids}
@@ -186,16 +211,29 @@ def score_files(
         if progress:
             progress(i, len(files), item.name)
         truth = match_label(item.name, labels or {})
+        extra = {f"{META}{k}": v for k, v in (match_row(item.name, metadata or {}) or {}).items()}
         try:
             scan = load_scan(item.data, filename=item.name)
         except ZooError as exc:
             for model_id in model_ids:
                 rows.append(
-                    {"file": item.name, "model": model_id, "true_label": truth, "error": str(exc)}
+                    {
+                        "file": item.name,
+                        "model": model_id,
+                        "true_label": truth,
+                        "error": str(exc),
+                        **extra,
+                    }
                 )
             continue
         for model_id in model_ids:
-            row: dict = {"file": item.name, "model": model_id, "true_label": truth, "error": None}
+            row: dict = {
+                "file": item.name,
+                "model": model_id,
+                "true_label": truth,
+                "error": None,
+                **extra,
+            }
             try:
                 (pred,) = predict(model_id, [scan], registry=registry)
             except ZooError as exc:
@@ -211,6 +249,9 @@ def score_files(
                 )
                 row["modality"] = scan.modality
                 row["modality_ok"] = scan.modality in cards[model_id].modalities
+                if pred.ood is not None:
+                    row["ood_score"] = round(pred.ood.score, 3)
+                    row["ood_flagged"] = pred.ood.flagged
             rows.append(row)
     if progress:
         progress(len(files), len(files), "")
@@ -247,6 +288,7 @@ def labelled_sets(
         if ok.empty:
             continue
         index = {label: i for i, label in enumerate(card.labels)}
+        meta = [c for c in ok.columns if c.startswith(META)]
         sets[str(model_id)] = ScoredSet(
             model_id=str(model_id),
             card=card,
@@ -254,5 +296,8 @@ def labelled_sets(
             y_true=ok["true_label"].map(index).to_numpy(dtype=np.int64),
             probabilities=ok[[f"p_{label}" for label in card.labels]].to_numpy(dtype=np.float64),
             source="your batch",
+            metadata=ok[meta].rename(columns=lambda c: c[len(META) :]).reset_index(drop=True)
+            if meta
+            else None,
         )
     return sets, notes

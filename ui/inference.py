@@ -24,6 +24,10 @@ def run_prediction(
     _scan: Scan,
     _registry: Registry,
 ) -> Prediction:
-    """One scan through one model, keeping the preprocessed image for display."""
-    (prediction,) = predict(model_id, [_scan], registry=_registry, keep_preprocessed=True)
+    """One scan through one model, keeping the preprocessed image for display.
+
+    Runs the card's test-time views too (one batch), so the page can show how much the
+    answer moves under changes that should not matter.
+    """
+    (prediction,) = predict(model_id, [_scan], registry=_registry, keep_preprocessed=True, tta=True)
     return prediction

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from ui.common import registry_for
@@ -53,6 +54,8 @@ class ScoredSet:
     probabilities: np.ndarray  # (N, C), columns in card.labels order
     source: str
     cache_key: tuple[str, str, str] | None = None  # (models folder, id, sha256) if shipped
+    #: One row per case: extra columns to slice by (view, source, sex, site…), if any.
+    metadata: pd.DataFrame | None = None
 
     def binary(self, label: str) -> tuple[np.ndarray, np.ndarray]:
         """``label`` against the rest: (0/1 truth, the label's probability)."""
@@ -71,6 +74,7 @@ class ScoredSet:
             probabilities=np.asarray(vp.probabilities),
             source="the validation split",
             cache_key=None if root is None else (root, card.id, card.file.sha256),
+            metadata=_metadata_frame(vp.metadata),
         )
 
     def curves(self, label: str) -> dict[str, Any]:
@@ -83,6 +87,14 @@ class ScoredSet:
         if self.cache_key is not None:
             return validation_table(*self.cache_key, label)
         return ThresholdTable(*self.binary(label))
+
+
+def _metadata_frame(columns: dict[str, tuple[str, ...]]) -> pd.DataFrame | None:
+    """The CSV's extra columns; pandas wrote missing values as "nan"."""
+    if not columns:
+        return None
+    frame = pd.DataFrame({name: list(values) for name, values in columns.items()})
+    return frame.replace({"nan": None, "": None})
 
 
 def target_label(card: ModelCard) -> str:

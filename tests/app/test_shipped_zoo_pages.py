@@ -62,3 +62,66 @@ def test_an_image_file_never_silently_goes_to_a_model_claiming_ot(open_page):
     ok(at.run())
     assert any("Image files carry no modality tag" in w.value for w in at.warning)
     assert all(o.startswith("⚠") for o in at.selectbox(key="analyze_model").options)
+
+
+def _analyze(open_page, sample: str, model_id: str):
+    at = open_page("analyze", models_dir=MODELS)
+    at.file_uploader(key="analyze_upload").set_value(
+        (sample, (SAMPLES / sample).read_bytes(), "image/jpeg")
+    )
+    ok(at.run())
+    picker = at.selectbox(key="analyze_model")
+    name = Registry(MODELS).card(model_id).name
+    picker.select_index(next(i for i, o in enumerate(picker.options) if name in o))
+    return ok(at.run())
+
+
+def test_a_wrong_modality_upload_gets_the_out_of_distribution_warning(open_page):
+    # a brain MRI sent to the chest X-ray model: the modality tag cannot say so (JPEG),
+    # the out-of-distribution score does
+    at = _analyze(open_page, "mri_brain_glioma.jpg", "multiclass-cxr")
+    assert any("looks unlike the images" in w.value for w in at.warning), texts(at)
+    assert "Out-of-distribution score" in texts(at)
+
+
+def test_an_own_kind_upload_gets_no_out_of_distribution_warning(open_page):
+    at = _analyze(open_page, "cxr_tb_tuberculosis.jpg", "multiclass-cxr")
+    assert not any("looks unlike the images" in w.value for w in at.warning)
+    page = texts(at)
+    assert "test-time views" in page and "calibrated on validation (temperature)" in page
+
+
+def test_the_radiologist_box_of_a_sample_is_drawn_over_the_heatmap(open_page):
+    at = _analyze(open_page, "cxr_nih_mass.jpg", "inceptionv3-cxr-mass")
+    captions = [im.caption for image in at.get("image") for im in image.proto.imgs]
+    assert any("radiologist's box (Mass)" in c for c in captions), captions
+    # a scan that is not one of the samples with boxes gets none
+    at = _analyze(open_page, "cxr_tb_tuberculosis.jpg", "multiclass-cxr")
+    captions = [im.caption for image in at.get("image") for im in image.proto.imgs]
+    assert not any("radiologist" in c for c in captions)
+
+
+def test_metrics_page_shows_calibration_localization_and_subgroups(open_page):
+    at = open_page("metrics", models_dir=MODELS)
+    picker = at.selectbox(key="metrics_model")
+    name = Registry(MODELS).card("inceptionv3-cxr-mass").name
+    picker.select_index(next(i for i, o in enumerate(picker.options) if name in str(o)))
+    ok(at.run())
+    page = texts(at)
+    assert "Calibration of the served probabilities" in page
+    assert "Calibration: isotonic" in page
+    assert "pointing game" in page.lower()
+    slicer = at.selectbox(
+        key="metrics_inceptionv3-cxr-mass_Validation split (shipped)_subgroup_col"
+    )
+    assert "view" in slicer.options
+    slicer.set_value("view")
+    ok(at.run())
+    assert any("AUC (95% CI, DeLong)" in d.value.columns for d in at.dataframe)
+
+
+def test_model_zoo_page_lists_the_trust_signals_without_the_raw_arrays(open_page):
+    at = open_page("model_zoo", models_dir=MODELS)
+    page = texts(at)
+    assert "Trust signals" in page and "Out-of-distribution warning" in page
+    assert all("b64" not in str(c.value) for c in at.code)
