@@ -98,7 +98,67 @@ def test_descriptor_is_layout_independent():
         input_descriptor(nchw, {**ranges, "layout": "NCHW"}),
         atol=1e-6,  # float32 sums in another memory order
     )
+    assert input_descriptor(x, ranges).shape == (4, 32 + 16 + 16 + 2)
+
+
+def test_cards_with_the_version_1_descriptor_are_still_served(fitted):
+    rng = np.random.default_rng(3)
+    x = rng.random((4, 20, 24, 3)).astype(np.float32)
+    ranges = {k: v for k, v in descriptor_ranges(x).items() if k != "version"}
     assert input_descriptor(x, ranges).shape == (4, 32 + 16 + 64 + 1)
+    # a v2 summary read as a v1 one is refused with the card, not at the first upload
+    section = json.loads(json.dumps(fitted[0]))
+    section["input"]["descriptor"].pop("version")
+    with pytest.raises(CardError, match="summarises 66 features, but descriptor version 1"):
+        ScanOOD.from_section(section)
+
+
+def _outlined(rng, n, *, inside):
+    """64×64 'slices': a bright outline around grey (own kind) or dark (other) tissue.
+
+    Sizes are chosen so that both kinds have similar whole-image grey histograms:
+    the own kind has a small grey body on a wide black background, the other a frame-
+    filling body that is mostly dark inside.
+    """
+    yy, xx = np.mgrid[:64, :64]
+    images = []
+    for _ in range(n):
+        cy, cx = rng.normal(32, 1.0, size=2)
+        if inside == "grey":
+            radius = rng.uniform(17, 19)
+            r2 = (yy - cy) ** 2 + (xx - cx) ** 2
+            image = np.where(r2 < radius**2, 0.5, 0.0)
+            image[(r2 >= (radius - 2) ** 2) & (r2 < radius**2)] = 0.9
+        else:
+            ry, rx = rng.uniform(29, 31), rng.uniform(29, 31)
+            r2 = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2
+            image = np.where(r2 < 1.0, 0.02, 0.0)
+            image[(r2 >= 0.88) & (r2 < 1.0)] = 0.9
+            blob = ((yy - cy) ** 2 + (xx - cx) ** 2) < rng.uniform(140, 170)
+            image[blob] = 0.5
+        images.append(np.clip(image + rng.normal(0, 0.02, (64, 64)), 0, 1).astype(np.float32))
+    return np.repeat(np.stack(images)[..., None], 3, axis=3)
+
+
+def test_dark_inside_a_body_outline_is_flagged_through_the_body_histogram():
+    # lung CT against a brain model, in miniature: the whole-image histograms barely differ,
+    # the grey levels inside the outline do
+    rng = np.random.default_rng(4)
+    train_x, val_x = _outlined(rng, 200, inside="grey"), _outlined(rng, 100, inside="grey")
+    other_x = _outlined(rng, 40, inside="dark")
+    emb = rng.normal(size=(340, 8))
+    section = fit_scan_ood(emb[:200], emb[200:300], train_x, val_x)
+    detector = ScanOOD.from_section(section)
+    assert np.mean(detector.flags(emb[300:], other_x)) >= 0.95
+    ranges = section["input"]["descriptor"]
+    own, other = input_descriptor(val_x, ranges) ** 2, input_descriptor(other_x, ranges) ** 2
+    whole, body = slice(0, 32), slice(32 + 16, 32 + 16 + 16)  # histograms enter as roots
+
+    def apart(part):
+        return np.abs(own[:, part].mean(axis=0) - other[:, part].mean(axis=0)).sum()
+
+    assert apart(body) > 3 * apart(whole)
+    assert other[:, body][:, 0].mean() > 0.6 > 0.1 > own[:, body][:, 0].mean()
 
 
 @pytest.mark.parametrize(
