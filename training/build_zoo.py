@@ -1,4 +1,5 @@
-"""Rebuild every shipped model: train each recipe, then export it into the zoo."""
+"""Rebuild every shipped model: train each recipe, export it into the zoo, measure its trust
+signals into its card (what ships is what this rebuilds)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ def build_zoo(
     *, smoke: bool = False, only: list[str] | None = None, models_dir: Path = Path("zoo/models")
 ) -> list[Path]:
     from export.package import export_run, headline_auc
+    from export.trust import add_trust
     from training.train import train
 
     recipes = [r for r in all_recipes(shipped_only=True) if not only or r.id in only]
@@ -27,6 +29,7 @@ def build_zoo(
         variant = recipe.card.get("ship_variant", "float32")
         target = models_dir / run_dir.name
         card = export_run(run_dir, target, variant=variant, progress=print)["card"]
+        card = add_trust(run_dir, target, progress=print)
         metrics = card["metrics"]
         rows.append(
             (
