@@ -175,7 +175,15 @@ def _sort_topologically(graph: onnx.GraphProto) -> None:
 
 
 def to_int8(source: str | Path, target: str | Path, calibration: np.ndarray) -> Path:
-    """Static QDQ int8 quantization, calibrated on training images (never validation)."""
+    """Static QDQ int8 quantization, calibrated on training images (never validation).
+
+    Weights use 7 bits (``reduce_range``): x86 CPUs without VNNI (AVX2, AVX-512F) multiply
+    uint8 activations by int8 weights with ``vpmaddubsw``, which saturates the int16 sum of
+    each pair of products when both are large; with |weight| ≤ 64 a pair sums to at most
+    255·64·2 = 32,640 < 32,767, so every CPU computes the same integers. With 8-bit
+    weights the shipped InceptionV3 scored the same validation films up to 0.93 apart on
+    an AVX2 machine and on the AVX-512 VNNI machine that exported it.
+    """
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -202,6 +210,7 @@ def to_int8(source: str | Path, target: str | Path, calibration: np.ndarray) -> 
         Reader(),
         quant_format=QuantFormat.QDQ,
         per_channel=True,
+        reduce_range=True,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         nodes_to_exclude=_tail_nodes(onnx.load(str(prepared))),

@@ -60,6 +60,25 @@ def test_variants_run_and_stay_close(mobilenet, tmp_path):
     assert int8.stat().st_size < source.stat().st_size / 2
 
 
+def int8_weights(path) -> list[np.ndarray]:
+    model = onnx.load(str(path))
+    return [
+        onnx.numpy_helper.to_array(t)
+        for t in model.graph.initializer
+        if t.data_type == onnx.TensorProto.INT8
+    ]
+
+
+def test_int8_weights_fit_7_bits_so_no_cpu_saturates(mobilenet, tmp_path):
+    # AVX2 and AVX-512F without VNNI sum pairs of uint8 x int8 products in int16: with
+    # |w| <= 64 a pair cannot pass 32,767, so every x86 CPU computes the same outputs
+    source = to_onnx(mobilenet, tmp_path / "m.onnx", images()).path
+    weights = int8_weights(to_int8(source, tmp_path / "m8.onnx", images(8)))
+    assert weights, "no int8 weights in the quantized file"
+    assert max(int(np.abs(w.astype(np.int16)).max()) for w in weights) <= 64
+    assert max(int(np.abs(w.astype(np.int16)).max()) for w in weights) >= 32  # 7 bits used
+
+
 def test_parity_failure_raises(mobilenet, tmp_path, monkeypatch):
     import export.onnx_export as module
 
