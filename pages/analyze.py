@@ -6,7 +6,7 @@ import streamlit as st
 from ui import charts
 from ui.common import get_registry, model_key, page_setup, require_models, user_action
 from ui.heatmap import cam_channel, display_image, draw_boxes, overlay
-from ui.inference import run_prediction
+from ui.inference import resemblance, run_prediction
 from ui.pdf import ReportContent, build_report
 from ui.report import (
     CONFIDENCE_RULE,
@@ -50,7 +50,20 @@ with source_col:
         st.table(pd.Series(summary_rows(scan, upload.name), name="value"))
 
 with model_col:
-    entry = model_picker(zoo, scan.modality, "analyze_model")
+    entry = model_picker(
+        zoo,
+        scan.modality,
+        "analyze_model",
+        resemblance(
+            str(zoo.root),
+            tuple(model_key(e)[1:] for e in zoo.entries()),
+            upload.digest,
+            frame,
+            window,
+            _scan=scan,
+            _registry=zoo,
+        ),
+    )
     card = entry.card
     modality_ok = matches(entry, scan.modality)
     if not modality_ok:

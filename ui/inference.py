@@ -11,6 +11,7 @@ import streamlit as st
 from zoo.imaging import Scan
 from zoo.registry import Registry
 from zoo.runtime import Prediction, predict
+from zoo.trust.resemblance import input_ratios
 
 
 @st.cache_data(max_entries=32, show_spinner="Running the model…")
@@ -31,3 +32,19 @@ def run_prediction(
     """
     (prediction,) = predict(model_id, [_scan], registry=_registry, keep_preprocessed=True, tta=True)
     return prediction
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def resemblance(
+    root: str,
+    models: tuple[tuple[str, str], ...],
+    digest: str,
+    frame: int | None,
+    window: str | None,
+    _scan: Scan,
+    _registry: Registry,
+) -> dict[str, float]:
+    """How far the scan lies from each model's training inputs (no model run; see
+    :mod:`zoo.trust.resemblance`), cached like the predictions; ``models`` (id, file
+    SHA-256) keys the zoo's contents."""
+    return input_ratios(_scan, [entry.card for entry in _registry.entries()])

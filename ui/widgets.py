@@ -22,6 +22,7 @@ from zoo.card import ModelCard
 from zoo.imaging import Scan
 from zoo.metrics import ThresholdTable
 from zoo.registry import ModelEntry, Registry
+from zoo.trust.resemblance import by_resemblance
 
 UPLOAD_HELP = (
     "PNG, JPEG, TIFF, BMP, WebP or DICOM (with or without the .dcm extension): the format is "
@@ -109,10 +110,18 @@ def _untagged(modality: str | None) -> bool:
     return modality is not None and modality.upper() == UNTAGGED
 
 
-def model_options(registry: Registry, modality: str | None) -> list[ModelEntry]:
-    """Models matching ``modality`` first (all models, in zoo order, when it is unknown)."""
+def model_options(
+    registry: Registry, modality: str | None, resemblance: dict[str, float] | None = None
+) -> list[ModelEntry]:
+    """Models matching ``modality`` first. When it is unknown (image files): all models,
+    those whose training inputs the scan resembles first (``resemblance``: model id →
+    input-side OOD ratio), else in zoo order."""
     if not modality or _untagged(modality):
-        return registry.entries()
+        entries = registry.entries()
+        if not resemblance:
+            return entries
+        by_id = {entry.id: entry for entry in entries}
+        return [by_id[i] for i in by_resemblance(resemblance, list(by_id))]
     return registry.for_modality(modality)
 
 
@@ -139,14 +148,20 @@ def modality_warning(entry: ModelEntry, modality: str) -> None:
         )
 
 
-def model_picker(registry: Registry, modality: str | None, key: str) -> ModelEntry:
-    entries = model_options(registry, modality)
+def model_picker(
+    registry: Registry,
+    modality: str | None,
+    key: str,
+    resemblance: dict[str, float] | None = None,
+) -> ModelEntry:
+    entries = model_options(registry, modality, resemblance)
     entry = st.selectbox(
         "Model",
         entries,
         format_func=lambda e: ("" if matches(e, modality) else "⚠ ") + model_label(e),
         key=key,
-        help="Models trained on this scan's modality come first.",
+        help="Models trained on this scan's modality come first. Image files carry no "
+        "modality: the models whose training images the scan looks most like come first.",
     )
     return entry
 

@@ -125,3 +125,26 @@ def test_model_zoo_page_lists_the_trust_signals_without_the_raw_arrays(open_page
     page = texts(at)
     assert "Trust signals" in page and "Out-of-distribution warning" in page
     assert all("b64" not in str(c.value) for c in at.code)
+
+
+@pytest.mark.parametrize(
+    ("sample", "own_kind"),
+    [
+        ("ct_lung_normal.jpg", {"customcnn-lung-ct", "resnet-lung-ct"}),
+        ("mri_brain_pituitary.jpg", {"multiclass-brain-mri"}),
+        ("cxr_tb_normal.jpg", {"inceptionv3-cxr-mass", "multiclass-cxr"}),
+    ],
+)
+def test_an_image_file_opens_on_a_model_of_its_kind(open_page, sample, own_kind):
+    # no modality tag to go by: the models whose training inputs the scan resembles come
+    # first, and the "no modality tag" warning still shows
+    at = open_page("analyze", models_dir=MODELS)
+    data = (SAMPLES / sample).read_bytes()
+    at.file_uploader(key="analyze_upload").set_value((sample, data, "image/jpeg"))
+    ok(at.run())
+    names = {Registry(MODELS).card(m).name: m for m in SHIPPED}
+    options = at.selectbox(key="analyze_model").options
+    leading = {next(m for n, m in names.items() if n in o) for o in options[: len(own_kind)]}
+    assert leading == own_kind, options
+    assert any("Image files carry no modality tag" in w.value for w in at.warning)
+    assert not any("looks unlike the images" in w.value for w in at.warning), texts(at)

@@ -275,13 +275,17 @@ class ScanOOD:
     def ratios(self, embeddings: ArrayLike, inputs: np.ndarray) -> NDArray[np.float64]:
         """(N, 2): each side's score over its own threshold."""
         emb = np.atleast_2d(np.asarray(embeddings, dtype=np.float64))
-        desc = input_descriptor(inputs, self.ranges)
         return np.column_stack(
             [
                 np.atleast_1d(self.embedding.score(emb)) / self.embedding.threshold,
-                np.atleast_1d(self.image.score(desc)) / self.image.threshold,
+                self.input_ratio(inputs),
             ]
         )
+
+    def input_ratio(self, inputs: np.ndarray) -> NDArray[np.float64]:
+        """(N,): the input-image side alone, over its threshold; needs no model run."""
+        desc = input_descriptor(inputs, self.ranges)
+        return np.atleast_1d(self.image.score(desc)) / self.image.threshold
 
     def parts(self, embeddings: ArrayLike, inputs: np.ndarray) -> list[OODParts]:
         return [
