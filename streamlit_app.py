@@ -5,7 +5,10 @@ Start it with ``streamlit run streamlit_app.py``. Research and teaching only.
 
 import streamlit as st
 
+from ui.common import mark_routed
+
 st.set_page_config(page_title="MedZoo", page_icon=":material/radiology:", layout="wide")
+mark_routed()
 
 navigation = st.navigation(
     [

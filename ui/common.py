@@ -36,6 +36,7 @@ def page_setup(title: str) -> None:
     (without ``streamlit_app.py``) when the first visitor after a server start opens a page's
     URL, and the disclaimer must be on every page however it is reached.
     """
+    _route_through_the_entry_point()
     st.set_page_config(
         page_title=title if title == "MedZoo" else f"{title} · MedZoo",
         page_icon=":material/radiology:",
@@ -43,6 +44,37 @@ def page_setup(title: str) -> None:
     )
     st.sidebar.warning(DISCLAIMER, icon=":material/warning:")
     st.title(title)
+
+
+#: Session-state key the router sets on every run (see :func:`mark_routed`).
+ROUTED = "_medzoo_routed"
+
+
+def mark_routed() -> None:
+    """Called by ``streamlit_app.py``: this session has run the router."""
+    st.session_state[ROUTED] = True
+
+
+def _route_through_the_entry_point() -> None:
+    """Rerun through ``streamlit_app.py`` when Streamlit ran this page on its own.
+
+    With a ``pages/`` folder beside the entry point, Streamlit starts in its legacy
+    multipage mode and, until some session has run ``st.navigation``, serves a page URL by
+    running that file alone: the first visitor after a restart who opens /analyze saw the
+    file names ("streamlit app", "analyze"…) as the menu. Leaving that mode (what
+    ``st.navigation`` itself does) and rerunning sends the same URL through the router.
+    Only a session that has never been through the router does this, so no rerun can
+    swallow a button click (AppTest runs pages in that mode on every run).
+    """
+    if st.session_state.get(ROUTED):
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without it has no legacy mode to leave
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

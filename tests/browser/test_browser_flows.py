@@ -76,8 +76,9 @@ def _chest_xray(tmp: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run`` on a free loopback port over a zoo of two tiny CR models."""
     root = tmp_path_factory.mktemp("zoo") / "models"
     _write_model_dir(root, "cr-alpha", input_size=(64, 64), n_validation=200)
     _write_model_dir(root, "cr-beta", input_size=(64, 64), weight=4.0, n_validation=200)
@@ -119,6 +120,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(tmp_path_factory) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
@@ -135,7 +142,6 @@ def page(browser, server: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(WAIT_MS)
-    # the router first: a fresh server runs a deep-linked page file on its own otherwise
     tab.goto(server)
     tab.get_by_text("The zoo at a glance").wait_for()
     try:
@@ -237,3 +243,24 @@ def test_every_other_page_renders_with_the_disclaimer(page, server, path, marker
     no_exception(page)
     assert "Research and teaching only" in page.locator("[data-testid=stSidebar]").inner_text()
     shot(page, path or "home")
+
+
+def test_a_deep_link_on_a_fresh_server_goes_through_the_router(browser, tmp_path_factory):
+    # with a pages/ folder, Streamlit's first session used to run /thresholds on its own:
+    # a menu of file names ("streamlit app", "thresholds") instead of the app's pages
+    with _serve(tmp_path_factory) as fresh:
+        context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        try:
+            tab = context.new_page()
+            tab.set_default_timeout(WAIT_MS)
+            go(tab, fresh, "thresholds")
+            tab.get_by_text("Operating point", exact=False).first.wait_for()
+            menu = tab.locator("[data-testid=stSidebarNav]").inner_text()
+            assert "Analyze a scan" in menu and "Model zoo" in menu, menu
+            assert "streamlit app" not in menu.lower(), menu
+            sidebar = tab.locator("[data-testid=stSidebar]").inner_text()
+            assert "Research and teaching only" in sidebar
+            no_exception(tab)
+            shot(tab, "deep_link_fresh_server")
+        finally:
+            context.close()
