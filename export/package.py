@@ -252,13 +252,7 @@ def build_card(
     training_data.setdefault("citation", "see source")
     return {
         **_minimal_card(recipe, positive, data, thresholds),
-        "changelog": [
-            {
-                "version": recipe.get("version", "1.0.0"),
-                "date": date.today().isoformat(),
-                "changes": "trained from recipe",
-            }
-        ],
+        "changelog": _changelog(recipe.get("version", "1.0.0"), card_text.get("changelog", [])),
         "architecture": {
             "name": recipe["architecture"]["name"],
             "parameters": int(model.count_params()),
@@ -281,6 +275,18 @@ def build_card(
         },
         "latency_ms": variants[variant]["latency_ms"],
     }
+
+
+def _changelog(version: str, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recipe's earlier versions (what changed and why), then this export, dated today.
+
+    A recipe entry for the current version gives its ``changes``; without one the export
+    says "trained from recipe".
+    """
+    current = next((e for e in history if e.get("version") == version), {})
+    earlier = [e for e in history if e.get("version") != version]
+    changes = current.get("changes", "trained from recipe")
+    return [*earlier, {"version": version, "date": date.today().isoformat(), "changes": changes}]
 
 
 def _minimal_card(

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,24 @@ def test_custom_layers_load_without_the_training_modules_imported(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ChannelPool")
+
+
+class TestChangelog:
+    def test_a_new_recipe_says_trained_from_recipe(self):
+        from export.package import _changelog
+
+        (entry,) = _changelog("1.0.0", [])
+        assert entry["version"] == "1.0.0" and entry["changes"] == "trained from recipe"
+        assert len(entry["date"]) == 10
+
+    def test_earlier_versions_are_kept_and_the_current_one_says_why(self):
+        from export.package import _changelog
+
+        history = [
+            {"version": "1.0.0", "date": "2026-11-25", "changes": "first"},
+            {"version": "1.1.0", "changes": "7-bit int8 weights"},
+        ]
+        old, new = _changelog("1.1.0", history)
+        assert old == history[0]
+        assert new["version"] == "1.1.0" and new["changes"] == "7-bit int8 weights"
+        assert new["date"] == date.today().isoformat()
