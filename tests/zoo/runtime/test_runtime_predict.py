@@ -5,6 +5,7 @@ import pytest
 
 from zoo.errors import ModelIntegrityError, ModelNotFoundError
 from zoo.imaging.scan import Scan
+from zoo.preprocess import preprocess
 from zoo.registry import Registry
 from zoo.runtime import cached_session_count, get_session, predict
 from zoo.runtime.providers import available_cpus, select_providers
@@ -125,6 +126,36 @@ class TestSessions:
             t.join()
         assert len({id(s) for s in sessions}) == 1 and cached_session_count() == 1
         assert max(scores) - min(scores) < 1e-7
+
+    def test_model_runs_take_turns(self, zoo_dir, monkeypatch):
+        # each run already uses every core; two at once would only add buffers to memory
+        import zoo.runtime.session as session_module
+
+        entry = Registry(zoo_dir).get("binary-test")
+        session = get_session(entry)
+        batch = preprocess(scan(0.5), entry.card.preprocessing).input
+        inside, most = 0, 0
+        guard = threading.Lock()
+        real_run = session.session.run
+
+        class Counting:
+            def run(self, *args, **kwargs):
+                nonlocal inside, most
+                with guard:
+                    inside += 1
+                    most = max(most, inside)
+                threading.Event().wait(0.02)  # long enough for the others to arrive
+                with guard:
+                    inside -= 1
+                return real_run(*args, **kwargs)
+
+        monkeypatch.setattr(session, "session", Counting())
+        threads = [threading.Thread(target=session.run, args=(batch,)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert most == session_module.MAX_CONCURRENT_RUNS == 1
 
     def test_threads_respect_available_cpus(self, zoo_dir):
         session = get_session(Registry(zoo_dir).get("binary-test"))
