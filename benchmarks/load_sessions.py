@@ -121,14 +121,18 @@ def session_scan(base: np.ndarray, session: int, round_: int) -> tuple[str, byte
 
 
 def expected_scores(root: Path, data: bytes) -> dict[str, float]:
-    """Per model, the score the pages show by default: P(positive label) or the top one."""
+    """Every probability any model gives this scan ("model:label" → value).
+
+    The pages show P(label of interest), which for a multiclass model is the label the
+    user last picked, not always the top one; any of the scan's own probabilities may
+    appear, and no other scan's (each session's scan differs).
+    """
     registry = Registry(root)
     scan = load_scan(data)
     scores = {}
     for entry in registry.entries():
         (p,) = predict(entry.id, [scan], registry=registry)
-        card = entry.card
-        scores[entry.id] = p.probabilities[card.positive_label] if card.is_binary else p.score
+        scores.update({f"{entry.id}:{label}": value for label, value in p.probabilities.items()})
     return scores
 
 
@@ -277,7 +281,12 @@ async def run_session(
                     metric = tab.locator("[data-testid=stMetric]", has_text="Threshold").first
                     before = await metric.inner_text()
                     await thumb.focus()
-                    await thumb.press("End")  # the most sensitive operating point
+                    # the most sensitive operating point, or back from it when already there
+                    # (the tick bar's last label is the right end's option)
+                    now = await thumb.get_attribute("aria-valuetext")
+                    ends = await control.locator("[data-testid=stSliderTickBar]").inner_text()
+                    at_end = bool(now) and ends.strip().splitlines()[-1].strip() == now.strip()
+                    await thumb.press("Home" if at_end else "End")
                     await tab.wait_for_function(THRESHOLD_MOVED, arg=before, timeout=WAIT_S * 1000)
                     await check_isolation(tab, session, scores, step, result.scores_checked)
                     result.threshold_moves += 1
