@@ -21,9 +21,17 @@ from typing import Any
 
 import keras
 import numpy as np
-import onnxruntime as ort
 
-from export.onnx_export import OPSET, ExportResult, latency_ms, to_float16, to_int8, to_onnx
+from export.onnx_export import (
+    OPSET,
+    ExportResult,
+    cpu_session,
+    latency_ms,
+    to_float16,
+    to_int8,
+    to_int8_weights,
+    to_onnx,
+)
 from export.shortcut import shortcut_report
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
@@ -32,7 +40,7 @@ from zoo.card import file_entry, parse_card
 from zoo.evaluation import evaluate
 from zoo.metrics import ThresholdTable, bootstrap_ci, macro_auc
 
-VARIANTS = ("float32", "float16", "int8")
+VARIANTS = ("float32", "float16", "int8", "int8-weights")
 
 
 def export_run(
@@ -71,6 +79,8 @@ def export_run(
         result = to_onnx(model, paths["float32"], inputs[val_idx][:16])
         step("[3/5] float16 and int8 variants (int8 calibrated on training images)")
         to_float16(paths["float32"], paths["float16"])
+        float_stem = int(recipe.card.get("float_stem_convolutions", 0))
+        to_int8_weights(paths["float32"], paths["int8-weights"], float_stem=float_stem)
         rng = np.random.default_rng(recipe.seed)
         to_int8(paths["float32"], paths["int8"], train_x[rng.permutation(len(train_x))[:64]])
         held_out_note = f" and {len(test_idx)} held-out test images" if len(test_idx) else ""
@@ -108,6 +118,8 @@ def export_run(
         y_test=y[test_idx],
         test_probabilities=test_probabilities,
     )
+    if variant == "int8-weights":
+        card["file"]["dequantize_weights_at_load"] = True  # see export.onnx_export
     shortcut = recipe.card.get("shortcut_check")
     if shortcut and "embedding" in outputs:
         card["shortcut_check"] = shortcut_report(
@@ -140,7 +152,7 @@ def load_trained_model(run_dir: str | Path) -> keras.Model:
 
 def onnx_outputs(path: Path, inputs: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
     """The model's probabilities as (N, C) and, when it has one, its embedding."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = cpu_session(path)
     names = [o.name for o in session.get_outputs() if o.name in ("probabilities", "embedding")]
     batches = [session.run(names, {"input": inputs[i : i + 16]}) for i in range(0, len(inputs), 16)]
     out = {

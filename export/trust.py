@@ -32,6 +32,7 @@ import onnxruntime as ort
 import pandas as pd
 
 from export.cam import gradient_tape_cam
+from export.onnx_export import cpu_session
 from export.package import load_trained_model, operating_points
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
@@ -84,7 +85,7 @@ def add_trust(
     y = np.array([index[label] for label in labelled.labels])
     groups = np.array(labelled.groups)
     model_path = target / card["file"]["name"]
-    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    session = cpu_session(model_path)
     step(f"[2/7] scoring {len(inputs)} images with {model_path}")
     outputs = run_outputs(session, inputs)
     probabilities = as_matrix(outputs["probabilities"], len(recipe.labels))

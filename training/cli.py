@@ -1,7 +1,7 @@
 """``python -m training``: train a recipe, export a run into the zoo, rebuild the zoo.
 
     python -m training train RECIPE [--data DIR] [--epochs N] [--smoke]
-    python -m training export RUN_DIR --to zoo/models/ID [--int8 | --fp16]
+    python -m training export RUN_DIR --to zoo/models/ID [--int8 | --int8-weights | --fp16]
     python -m training trust RUN_DIR --to zoo/models/ID [--shared DIR] [--no-heatmaps]
     python -m training build-zoo [--smoke]
 
@@ -34,6 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     variant = export.add_mutually_exclusive_group()
     variant.add_argument("--int8", action="store_const", const="int8", dest="variant")
     variant.add_argument("--fp16", action="store_const", const="float16", dest="variant")
+    variant.add_argument(
+        "--int8-weights",
+        action="store_const",
+        const="int8-weights",
+        dest="variant",
+        help="int8 weights, float32 arithmetic: a quarter of the size, float32's outputs",
+    )
     trust = commands.add_parser(
         "trust",
         help="measure an exported model's trust signals (heatmap check, calibration, OOD, "

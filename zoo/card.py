@@ -56,6 +56,9 @@ class ModelFile:
     bytes: int
     sha256: str
     opset: int
+    # int8 weights behind DequantizeLinear, float arithmetic (export's "int8-weights"):
+    # the session folds them back into float32 kernels when it is created
+    dequantize_weights_at_load: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,14 +117,23 @@ class ModelCard:
         return out
 
 
-def file_entry(data: bytes, *, opset: int, name: str = "model.onnx") -> dict[str, Any]:
+def file_entry(
+    data: bytes,
+    *,
+    opset: int,
+    name: str = "model.onnx",
+    dequantize_weights_at_load: bool = False,
+) -> dict[str, Any]:
     """The card's ``file`` section for the ONNX file holding ``data``."""
-    return {
+    entry: dict[str, Any] = {
         "name": name,
         "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "opset": opset,
     }
+    if dequantize_weights_at_load:
+        entry["dequantize_weights_at_load"] = True
+    return entry
 
 
 def parse_card(data: Any) -> ModelCard:
@@ -279,4 +291,11 @@ def _file(data: Mapping[str, Any]) -> ModelFile:
         raise CardError(f"file.bytes must be a positive integer, got {size!r}")
     if not isinstance(opset, int) or opset < 7:
         raise CardError(f"file.opset must be an integer ONNX opset, got {opset!r}")
-    return ModelFile(name=name, bytes=size, sha256=sha, opset=opset)
+    dequantize = info.get("dequantize_weights_at_load", False)
+    if not isinstance(dequantize, bool):
+        raise CardError(
+            f"file.dequantize_weights_at_load must be true or false, got {dequantize!r}"
+        )
+    return ModelFile(
+        name=name, bytes=size, sha256=sha, opset=opset, dequantize_weights_at_load=dequantize
+    )

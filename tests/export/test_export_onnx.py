@@ -8,7 +8,16 @@ import pytest
 tf = pytest.importorskip("tensorflow", reason="training tests need requirements-train.txt")
 
 from export import tf2onnx_fixes  # noqa: E402
-from export.onnx_export import PARITY_ATOL, ExportError, to_float16, to_int8, to_onnx  # noqa: E402
+from export.onnx_export import (  # noqa: E402
+    PARITY_ATOL,
+    ExportError,
+    cpu_session,
+    has_weight_only_int8,
+    to_float16,
+    to_int8,
+    to_int8_weights,
+    to_onnx,
+)
 from training.architectures import build  # noqa: E402
 
 
@@ -77,6 +86,41 @@ def test_int8_weights_fit_7_bits_so_no_cpu_saturates(mobilenet, tmp_path):
     assert weights, "no int8 weights in the quantized file"
     assert max(int(np.abs(w.astype(np.int16)).max()) for w in weights) <= 64
     assert max(int(np.abs(w.astype(np.int16)).max()) for w in weights) >= 32  # 7 bits used
+
+
+def dequantized_names(path) -> set[str]:
+    return {n.output[0] for n in onnx.load(str(path)).graph.node if n.op_type == "DequantizeLinear"}
+
+
+def test_int8_weights_keep_float_outputs_and_fold_at_load(mobilenet, tmp_path):
+    source = to_onnx(mobilenet, tmp_path / "m.onnx", images()).path
+    packed = to_int8_weights(source, tmp_path / "m8w.onnx")
+    assert packed.stat().st_size < source.stat().st_size / 2
+    assert has_weight_only_int8(packed) and not has_weight_only_int8(source)
+    assert not has_weight_only_int8(to_int8(source, tmp_path / "m8.onnx", images(8)))
+
+    x = images(6, shape=(64, 64, 3))
+    names = ["probabilities", "cam"]
+    reference = ort.InferenceSession(str(source)).run(names, {"input": x})
+    got = cpu_session(packed).run(names, {"input": x})
+    assert np.max(np.abs(got[0] - reference[0])) < 1e-2
+    for mine, theirs in zip(got[1], reference[1], strict=True):
+        assert np.corrcoef(mine.ravel(), theirs.ravel())[0, 1] >= 0.999
+
+    # float_stem keeps the first convolutions' kernels in float32, and only those
+    convs = [n.input[1] for n in onnx.load(str(source)).graph.node if n.op_type == "Conv"]
+    quantized = dequantized_names(packed)
+    first = next(i for i, name in enumerate(convs) if name in quantized)
+    stem = to_int8_weights(source, tmp_path / "stem.onnx", float_stem=first + 1)
+    assert quantized - dequantized_names(stem) == {convs[first]}
+
+    # the session folds every DequantizeLinear into a float32 kernel once, at load
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.disable_quant_qdq", "1")
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(packed), options, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
+    assert "DequantizeLinear" not in ops and "Conv" in " ".join(ops)
 
 
 def test_parity_failure_raises(mobilenet, tmp_path, monkeypatch):

@@ -56,6 +56,7 @@ class TestParseCard:
             ({"sha256": "abc"}, "64 lowercase hex"),
             ({"bytes": 0}, "positive integer"),
             ({"opset": "17"}, "opset"),
+            ({"dequantize_weights_at_load": "yes"}, "true or false"),
         ],
     )
     def test_bad_file_section(self, card_data, change, match):

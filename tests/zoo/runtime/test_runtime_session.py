@@ -1,0 +1,63 @@
+"""Sessions: models stored with int8 weights are folded back to float32 once, at load."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+
+from zoo.card import file_entry
+from zoo.imaging.scan import Scan
+from zoo.registry import Registry
+from zoo.runtime import get_session, predict
+from zoo.runtime.session import DEQUANTIZE_AT_LOAD_OPTION
+
+OPSET = 17  # the fixtures' opset
+
+
+def store_weights_as_int8(folder, scale: float) -> None:
+    """Replace the fixture's float kernel W by int8 values behind a DequantizeLinear."""
+    model = onnx.load(str(folder / "model.onnx"))
+    (kernel,) = [t for t in model.graph.initializer if t.name == "W"]
+    weights = numpy_helper.to_array(kernel)
+    model.graph.initializer.remove(kernel)
+    model.graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.rint(weights / scale).astype(np.int8), "W_int8"),
+            numpy_helper.from_array(np.array(scale, np.float32), "W_scale"),
+            numpy_helper.from_array(np.array(0, np.int8), "W_zero"),
+        ]
+    )
+    model.graph.node.insert(
+        0, helper.make_node("DequantizeLinear", ["W_int8", "W_scale", "W_zero"], ["W"])
+    )
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    (folder / "model.onnx").write_bytes(data)
+    card = json.loads((folder / "card.json").read_text())
+    card["file"] = file_entry(data, opset=OPSET, dequantize_weights_at_load=True)
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+def bright_scan() -> Scan:
+    pixels = np.full((32, 32), 0.8, dtype=np.float32)
+    return Scan(pixels=pixels, modality="CR", photometric="MONOCHROME2", source_format="png")
+
+
+def test_int8_weight_models_are_folded_at_load_and_score_as_float(tmp_path, model_writer):
+    root = tmp_path / "models"
+    model_writer(root, "float-kernel")
+    store_weights_as_int8(model_writer(root, "int8-kernel"), scale=8.0 / 127)
+    registry = Registry(root)
+
+    folded = get_session(registry.get("int8-kernel")).session.get_session_options()
+    plain = get_session(registry.get("float-kernel")).session.get_session_options()
+    assert folded.get_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION) == "1"
+    with pytest.raises(RuntimeError, match="does not have configuration"):
+        plain.get_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION)  # QDQ models keep fusing
+
+    # the kernel (8.0) is a multiple of the scale, so both files hold the same model
+    (as_int8,) = predict("int8-kernel", [bright_scan()], registry=registry)
+    (as_float,) = predict("float-kernel", [bright_scan()], registry=registry)
+    assert as_int8.probabilities == as_float.probabilities
