@@ -110,7 +110,7 @@ def heatmap_caveat(card: ModelCard) -> str | None:
         + (f" ({share:.0%} of them at r ≥ 0.99" if isinstance(share, int | float) else " (")
         + f", the lowest {check['min']:.2f}; target 0.99 on every image)"
     )
-    if "int8" in str(card.raw.get("export", {}).get("shipped_variant", "")):
+    if card.raw.get("export", {}).get("shipped_variant") == "int8":  # static: int8 arithmetic
         text += (
             ": its int8 arithmetic shifts the 3×3 map on some scans; the float32 export "
             "matched Grad-CAM exactly but is too large to ship"
