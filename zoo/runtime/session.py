@@ -138,6 +138,9 @@ def _load(entry: ModelEntry, path: Path) -> ModelSession:
         # constant folding then turns each int8 weight + DequantizeLinear into a float32
         # kernel once, instead of dequantizing ~40 M weights on every run
         options.add_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION, "1")
+        # prepacking would copy the folded kernels once more while loading: InceptionV3's
+        # load peak drops ~70 MB without it, at the same speed
+        options.add_session_config_entry("session.disable_prepacking", "1")
     providers = select_providers()
     try:
         session = ort.InferenceSession(data, sess_options=options, providers=providers)

@@ -54,6 +54,7 @@ def test_int8_weight_models_are_folded_at_load_and_score_as_float(tmp_path, mode
     folded = get_session(registry.get("int8-kernel")).session.get_session_options()
     plain = get_session(registry.get("float-kernel")).session.get_session_options()
     assert folded.get_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION) == "1"
+    assert folded.get_session_config_entry("session.disable_prepacking") == "1"
     with pytest.raises(RuntimeError, match="does not have configuration"):
         plain.get_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION)  # QDQ models keep fusing
 
