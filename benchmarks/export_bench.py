@@ -48,16 +48,17 @@ import tf2onnx
 from benchmarks.flops import OtherLoad, Peak, cpu_peak, onnx_flops, sgemm_gflops
 from export import tf2onnx_fixes
 from export.cam import explainer
-from export.onnx_export import OPSET, OUTPUT_NAMES, to_float16, to_int8, to_onnx
+from export.onnx_export import OPSET, OUTPUT_NAMES, to_float16, to_int8, to_int8_weights, to_onnx
 from training.architectures import build
 from zoo.runtime.providers import available_cpus
+from zoo.runtime.session import DEQUANTIZE_AT_LOAD_OPTION
 
 CALIBRATION_IMAGES = 8
 BUDGET_S = 6.0  # wall time per timed case, warm-up excluded; at least MIN_RUNS runs
 MIN_RUNS = 5
 BLOCKS = 5
 PAUSE_S = 0.1  # before each block: lets the previous runtime's spinning threads park
-METHODS = ("ort fp32", "tf.function", "predict", "ort fp16", "ort int8")
+METHODS = ("ort fp32", "tf.function", "predict", "ort fp16", "ort int8", "ort int8w")
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,14 @@ def timed(
     return result
 
 
-def session(path: Path, optimized: Path | None = None) -> ort.InferenceSession:
+def session(
+    path: Path, optimized: Path | None = None, *, fold_weights: bool = False
+) -> ort.InferenceSession:
     """A CPU session configured as ``zoo.runtime.session`` configures its sessions."""
     options = ort.SessionOptions()
+    if fold_weights:  # as for cards with file.dequantize_weights_at_load
+        options.add_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION, "1")
+        options.add_session_config_entry("session.disable_prepacking", "1")
     options.intra_op_num_threads = available_cpus()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -162,8 +168,8 @@ def session(path: Path, optimized: Path | None = None) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def ort_runner(path: Path, image: np.ndarray) -> Callable[[], object]:
-    run = session(path)
+def ort_runner(path: Path, image: np.ndarray, **options: bool) -> Callable[[], object]:
+    run = session(path, **options)
     return lambda: run.run(None, {"input": image})
 
 
@@ -251,6 +257,7 @@ def bench(case: Case, repeats: int, workdir: Path) -> Result:
     fp16 = to_float16(fp32.path, workdir / f"{case.name}.fp16.onnx")
     say(f"quantizing (calibration: {CALIBRATION_IMAGES} random images)")
     int8 = to_int8(fp32.path, workdir / f"{case.name}.int8.onnx", images(CALIBRATION_IMAGES))
+    int8w = to_int8_weights(fp32.path, workdir / f"{case.name}.int8w.onnx")
     unfixed, unfixed_path = "—", None
     if case.name == "mobilenetv3_small":
         say("converting again without the tf2onnx fix")
@@ -274,6 +281,7 @@ def bench(case: Case, repeats: int, workdir: Path) -> Result:
         "predict": lambda: explained.predict(image, verbose=0),
         "ort fp16": ort_runner(fp16, image),
         "ort int8": ort_runner(int8, image),
+        "ort int8w": ort_runner(int8w, image, fold_weights=True),
     }
     if unfixed_path is not None:
         runners["unfixed"] = ort_runner(unfixed_path, image)
@@ -291,6 +299,7 @@ def bench(case: Case, repeats: int, workdir: Path) -> Result:
             "fp32": fp32.bytes / 1e6,
             "fp16": fp16.stat().st_size / 1e6,
             "int8": int8.stat().st_size / 1e6,
+            "int8w": int8w.stat().st_size / 1e6,
         },
         times=times,
         fused=fused,
@@ -338,14 +347,22 @@ def table(results: list[Result], peak: Peak, sgemm: float) -> list[str]:
             "≥ 2×",
         ),
         (
+            "ORT int8 weights, float32 arithmetic (folded at load), ms",
+            [r.times["ort int8w"].cell() for r in results],
+            "",
+        ),
+        (
             "float16: Cast nodes in file → after ORT optimisation",
             [r.fp16_casts for r in results],
             "",
         ),
         ("int8: convs run as QLinearConv (ORT, opt. ALL)", [r.fused for r in results], ""),
         (
-            "file MB float32 / float16 / int8",
-            [" / ".join(f"{r.sizes_mb[k]:.1f}" for k in ("fp32", "fp16", "int8")) for r in results],
+            "file MB float32 / float16 / int8 / int8 weights",
+            [
+                " / ".join(f"{r.sizes_mb[k]:.1f}" for k in ("fp32", "fp16", "int8", "int8w"))
+                for r in results
+            ],
             "",
         ),
         (
