@@ -51,7 +51,7 @@ from export.cam import explainer
 from export.onnx_export import OPSET, OUTPUT_NAMES, to_float16, to_int8, to_int8_weights, to_onnx
 from training.architectures import build
 from zoo.runtime.providers import available_cpus
-from zoo.runtime.session import DEQUANTIZE_AT_LOAD_OPTION
+from zoo.runtime.session import session_options
 
 CALIBRATION_IMAGES = 8
 BUDGET_S = 6.0  # wall time per timed case, warm-up excluded; at least MIN_RUNS runs
@@ -154,15 +154,7 @@ def session(
     path: Path, optimized: Path | None = None, *, fold_weights: bool = False
 ) -> ort.InferenceSession:
     """A CPU session configured as ``zoo.runtime.session`` configures its sessions."""
-    options = ort.SessionOptions()
-    if fold_weights:  # as for cards with file.dequantize_weights_at_load
-        options.add_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION, "1")
-        options.add_session_config_entry("session.disable_prepacking", "1")
-    options.intra_op_num_threads = available_cpus()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
+    options = session_options(fold_weights=fold_weights)
     if optimized is not None:
         options.optimized_model_filepath = str(optimized)
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

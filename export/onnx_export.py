@@ -25,6 +25,7 @@ import tf2onnx
 
 from export import tf2onnx_fixes
 from export.cam import explainer
+from zoo.runtime.session import session_options
 
 OPSET = 17
 PARITY_ATOL = 1e-4
@@ -337,13 +338,9 @@ def has_weight_only_int8(path: str | Path) -> bool:
 
 def cpu_session(path: str | Path, *, threads: int | None = None) -> ort.InferenceSession:
     """A CPU session as the zoo runtime builds it (int8 weights folded into float32)."""
-    from zoo.runtime.session import DEQUANTIZE_AT_LOAD_OPTION
-
-    options = ort.SessionOptions()
+    options = session_options(fold_weights=has_weight_only_int8(path))
     if threads:
         options.intra_op_num_threads = threads
-    if has_weight_only_int8(path):
-        options.add_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION, "1")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

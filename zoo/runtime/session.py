@@ -36,6 +36,28 @@ MAX_CACHED_SESSIONS = 8
 DEQUANTIZE_AT_LOAD_OPTION = "session.disable_quant_qdq"
 
 
+def session_options(*, fold_weights: bool = False) -> ort.SessionOptions:
+    """The options of every zoo session (export and benchmarks build theirs here too).
+
+    ``fold_weights`` for files with int8 weights and float arithmetic (cards whose file says
+    ``dequantize_weights_at_load``).
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = available_cpus()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # ORT's warnings are not for end users
+    if fold_weights:
+        # constant folding then turns each int8 weight + DequantizeLinear into a float32
+        # kernel once, instead of dequantizing ~40 M weights on every run
+        options.add_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION, "1")
+        # prepacking would copy the folded kernels once more while loading: InceptionV3's
+        # load peak drops ~70 MB without it, at the same speed
+        options.add_session_config_entry("session.disable_prepacking", "1")
+    return options
+
+
 def _max_concurrent_runs() -> int:
     try:
         return max(1, int(os.environ.get("MEDZOO_MAX_CONCURRENT_RUNS", "1")))
@@ -128,19 +150,7 @@ def _load(entry: ModelEntry, path: Path) -> ModelSession:
             f"model {card.id!r} refused: {path.name} has SHA-256 {digest[:12]}…, its card "
             f"says {card.file.sha256[:12]}…; the file is corrupt or was replaced"
         )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = available_cpus()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # ORT's warnings are not for end users
-    if card.file.dequantize_weights_at_load:
-        # constant folding then turns each int8 weight + DequantizeLinear into a float32
-        # kernel once, instead of dequantizing ~40 M weights on every run
-        options.add_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION, "1")
-        # prepacking would copy the folded kernels once more while loading: InceptionV3's
-        # load peak drops ~70 MB without it, at the same speed
-        options.add_session_config_entry("session.disable_prepacking", "1")
+    options = session_options(fold_weights=card.file.dequantize_weights_at_load)
     providers = select_providers()
     try:
         session = ort.InferenceSession(data, sess_options=options, providers=providers)
