@@ -101,7 +101,11 @@ def parity(explained: keras.Model, path: Path, inputs: np.ndarray) -> tuple[floa
 
 
 def cam_agreement(cam_a: np.ndarray, cam_b: np.ndarray) -> float:
-    """Lowest Pearson correlation over images and maps (1.0 where both maps are flat)."""
+    """Lowest Pearson correlation over images and maps.
+
+    Two flat maps agree (1.0); one flat and one not do not (0.0): ``np.corrcoef`` gives NaN
+    there, which ``min`` would pass over.
+    """
     worst = 1.0
     for a, b in zip(
         np.moveaxis(cam_a, -1, 1).reshape(-1, *cam_a.shape[1:3]),
@@ -109,9 +113,11 @@ def cam_agreement(cam_a: np.ndarray, cam_b: np.ndarray) -> float:
         strict=True,
     ):
         a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
-        if a.std() < 1e-12 and b.std() < 1e-12:
+        flat_a, flat_b = a.std() < 1e-12, b.std() < 1e-12
+        if flat_a and flat_b:
             continue
-        worst = min(worst, float(np.corrcoef(a, b)[0, 1]))
+        agreement = 0.0 if flat_a or flat_b else float(np.corrcoef(a, b)[0, 1])
+        worst = min(worst, agreement)
     return worst
 
 

@@ -31,3 +31,12 @@ def test_graph_cam_matches_gradient_tape(name, shape, n_classes, options):
     np.testing.assert_allclose(
         np.asarray(outputs["probabilities"]), np.asarray(model(images)), atol=1e-6
     )
+
+
+def test_cam_agreement_counts_a_flat_map_against_a_varying_one_as_disagreement():
+    varying = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    flat = np.zeros_like(varying)
+    assert cam_agreement(flat, flat) == 1.0  # ReLU removed all evidence in both
+    assert cam_agreement(varying, varying) == pytest.approx(1.0)
+    assert cam_agreement(flat, varying) == 0.0
+    assert cam_agreement(np.concatenate([-varying, flat]), np.concatenate([varying, varying])) < 0

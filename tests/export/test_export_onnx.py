@@ -11,6 +11,7 @@ from export import tf2onnx_fixes  # noqa: E402
 from export.onnx_export import (  # noqa: E402
     PARITY_ATOL,
     ExportError,
+    cam_agreement,
     cpu_session,
     has_weight_only_int8,
     to_float16,
@@ -23,6 +24,9 @@ from training.architectures import build  # noqa: E402
 
 @pytest.fixture(scope="module")
 def mobilenet():
+    # seeded: with random weights some images' maps are all zero after the ReLU, and
+    # which ones depends on the draw (whether int8 rounding keeps them flat too)
+    tf.keras.utils.set_random_seed(7)
     return build("mobilenetv3_small", (64, 64, 3), 2, dense_units=(16,))
 
 
@@ -104,8 +108,7 @@ def test_int8_weights_keep_float_outputs_and_fold_at_load(mobilenet, tmp_path):
     reference = ort.InferenceSession(str(source)).run(names, {"input": x})
     got = cpu_session(packed).run(names, {"input": x})
     assert np.max(np.abs(got[0] - reference[0])) < 1e-2
-    for mine, theirs in zip(got[1], reference[1], strict=True):
-        assert np.corrcoef(mine.ravel(), theirs.ravel())[0, 1] >= 0.999
+    assert cam_agreement(got[1], reference[1]) >= 0.999  # flat maps (ReLU) agree only if both are
 
     # float_stem keeps the first convolutions' kernels in float32, and only those
     convs = [n.input[1] for n in onnx.load(str(source)).graph.node if n.op_type == "Conv"]
