@@ -2,14 +2,15 @@
 
 Run ``python -m benchmarks.trust_bench`` from the repository root; it prints a Markdown
 table. For each shipped model, on the sample scan of its own kind, one image at a time,
-after a warm-up (medians of ``--repeats`` runs, all in this one process so the columns
-compare as ratios):
+after a warm-up: ``--repeats`` rounds, each timing the three below back to back, so a VM
+that speeds up or slows down during the run moves all three columns alike. Columns are
+medians over rounds; "added" is the median of each round's difference (TTA − bare):
 
 - **bare**: preprocessing and an ONNX Runtime run asking only for the probabilities, i.e.
   an analysis with no trust signal at all;
 - **+ heatmap + OOD**: ``zoo.runtime.predict`` (every output, calibration, the
   out-of-distribution score) plus laying the heatmap over the scan (``ui.heatmap.overlay``);
-- **+ TTA**: the same with ``tta=True`` (the card's 8 test-time views in one batch).
+- **+ TTA**: the same with ``tta=True`` (the card's 8 test-time views, one batch).
 
 Targets (issue #6): heatmap + OOD + TTA add at most 250 ms to a MobileNet analysis and
 500 ms to InceptionV3 (int8).
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from benchmarks.zoo_models import SAMPLE_FOR, SAMPLES
 from ui.heatmap import cam_channel, overlay
@@ -34,15 +35,19 @@ from zoo.runtime.session import get_session
 TARGET_MS = {"mobilenetv3-synthetic": 250.0, "inceptionv3-cxr-mass": 500.0}
 
 
-def median_ms(run: Callable[[], object], repeats: int) -> float:
-    for _ in range(3):
+def interleaved_ms(runs: Sequence[Callable[[], object]], repeats: int) -> list[list[float]]:
+    """Milliseconds of each run in each of ``repeats`` rounds, after a warm-up round."""
+    for run in runs:
         run()
-    times = []
+    rounds = []
     for _ in range(repeats):
-        began = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times)
+        times = []
+        for run in runs:
+            began = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - began) * 1000)
+        rounds.append(times)
+    return rounds
 
 
 def main() -> None:
@@ -67,10 +72,9 @@ def main() -> None:
             cam = cam_channel(prediction, prediction.label)
             return overlay(scan.pixels, cam, prediction.preprocessed, card.preprocessing.input_size)
 
-        base = median_ms(bare, args.repeats)
-        with_signals = median_ms(signals, args.repeats)
-        with_tta = median_ms(lambda s=signals: s(tta=True), args.repeats)
-        added = with_tta - base
+        rounds = interleaved_ms([bare, signals, lambda s=signals: s(tta=True)], args.repeats)
+        base, with_signals, with_tta = (statistics.median(col) for col in zip(*rounds, strict=True))
+        added = statistics.median(tta_ms - bare_ms for bare_ms, _, tta_ms in rounds)
         target = TARGET_MS.get(card.id)
         rows.append(
             f"| {card.id} | {base:.1f} | {with_signals:.1f} | {with_tta:.1f} | "
@@ -79,7 +83,7 @@ def main() -> None:
             + " |"
         )
     print(
-        f"Trust-signal cost per analysis, medians of {args.repeats} runs, "
+        f"Trust-signal cost per analysis, medians of {args.repeats} interleaved rounds, "
         f"{available_cpus()} CPU(s) available\n"
     )
     print(
