@@ -1,4 +1,4 @@
-"""Sessions: models stored with int8 weights are folded back to float32 once, at load."""
+"""Sessions: int8-weight files fold to float32 at load; batched runs hand their arena back."""
 
 import json
 
@@ -62,3 +62,24 @@ def test_int8_weight_models_are_folded_at_load_and_score_as_float(tmp_path, mode
     (as_int8,) = predict("int8-kernel", [bright_scan()], registry=registry)
     (as_float,) = predict("float-kernel", [bright_scan()], registry=registry)
     assert as_int8.probabilities == as_float.probabilities
+
+
+def test_a_batch_run_gives_each_image_what_a_run_of_one_gives(zoo_dir):
+    # multi-image runs shrink ONNX Runtime's arena when they end; the next runs, of one
+    # image or many, must still see fresh, correct buffers
+    session = get_session(Registry(zoo_dir).get("multi-test"))
+    rng = np.random.default_rng(3)
+    prep = session.card.preprocessing
+    height, width = prep.input_size
+    image = (
+        (height, width, prep.channels) if prep.layout == "NHWC" else (prep.channels, height, width)
+    )
+    batch = rng.random((8, *image), dtype=np.float32)
+    for _ in range(2):
+        together = session.run(batch)
+        alone = [session.run(batch[i : i + 1]) for i in range(len(batch))]
+        for name, values in together.items():
+            assert values.shape[0] == len(batch)
+            np.testing.assert_allclose(
+                values, np.concatenate([a[name] for a in alone]), rtol=1e-5, atol=1e-6
+            )
