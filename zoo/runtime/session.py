@@ -86,7 +86,7 @@ class ModelSession:
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run one batch; returns every exported output by name."""
-        options = _RELEASE_ARENA if len(batch) > 1 else None
+        options = _RELEASE_ARENA if np.ndim(batch) and len(batch) > 1 else None
         try:
             with _run_slots:
                 values = self.session.run(self.output_names, {self.input_name: batch}, options)
