@@ -342,19 +342,32 @@ def has_weight_only_int8(path: str | Path) -> bool:
     return "DequantizeLinear" in ops and "QuantizeLinear" not in ops
 
 
-def cpu_session(path: str | Path, *, threads: int | None = None) -> ort.InferenceSession:
-    """A CPU session as the zoo runtime builds it (int8 weights folded into float32)."""
-    options = session_options(fold_weights=has_weight_only_int8(path))
+def cpu_session(
+    path: str | Path, *, fold_weights: bool | None = None, threads: int | None = None
+) -> ort.InferenceSession:
+    """A CPU session as the zoo runtime builds it (int8 weights folded into float32).
+
+    ``fold_weights`` None reads the file to decide (:func:`has_weight_only_int8`); callers
+    that know the variant say so and spare a parse of the file.
+    """
+    if fold_weights is None:
+        fold_weights = has_weight_only_int8(path)
+    options = session_options(fold_weights=fold_weights)
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def latency_ms(
-    path: str | Path, inputs: np.ndarray, *, repeats: int = 20, threads: int | None = None
+    path: str | Path,
+    inputs: np.ndarray,
+    *,
+    repeats: int = 20,
+    threads: int | None = None,
+    fold_weights: bool | None = None,
 ) -> float:
     """Median single-image CPU latency of an ONNX file."""
-    session = cpu_session(path, threads=threads)
+    session = cpu_session(path, fold_weights=fold_weights, threads=threads)
     one = inputs[:1].astype(np.float32)
     session.run(None, {"input": one})
     times = []

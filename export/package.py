@@ -41,6 +41,8 @@ from zoo.evaluation import evaluate
 from zoo.metrics import ThresholdTable, bootstrap_ci, macro_auc
 
 VARIANTS = ("float32", "float16", "int8", "int8-weights")
+#: the variant whose int8 weights sessions fold into float32 kernels at load
+FOLDED_VARIANT = "int8-weights"
 
 
 def export_run(
@@ -80,26 +82,32 @@ def export_run(
         step("[3/5] float16 and int8 variants (int8 calibrated on training images)")
         to_float16(paths["float32"], paths["float16"])
         float_stem = int(recipe.card.get("float_stem_convolutions", 0))
-        to_int8_weights(paths["float32"], paths["int8-weights"], float_stem=float_stem)
+        to_int8_weights(paths["float32"], paths[FOLDED_VARIANT], float_stem=float_stem)
         rng = np.random.default_rng(recipe.seed)
         to_int8(paths["float32"], paths["int8"], train_x[rng.permutation(len(train_x))[:64]])
         held_out_note = f" and {len(test_idx)} held-out test images" if len(test_idx) else ""
         step(f"[4/5] scoring {len(val_idx)} validation images{held_out_note}")
         probabilities = {
-            name: onnx_outputs(path, inputs[val_idx], len(recipe.labels))["probabilities"]
+            name: onnx_outputs(
+                path, inputs[val_idx], len(recipe.labels), fold_weights=name == FOLDED_VARIANT
+            )["probabilities"]
             for name, path in paths.items()
         }
         variants = {
             name: {
                 "bytes": path.stat().st_size,
-                "latency_ms": round(latency_ms(path, inputs[val_idx][:1]), 2),
+                "latency_ms": round(
+                    latency_ms(path, inputs[val_idx][:1], fold_weights=name == FOLDED_VARIANT), 2
+                ),
             }
             for name, path in paths.items()
         }
         model_path = target / "model.onnx"
         shutil.copyfile(paths[variant], model_path)
     held_out = np.concatenate([val_idx, test_idx])
-    outputs = onnx_outputs(model_path, inputs[held_out], len(recipe.labels))
+    outputs = onnx_outputs(
+        model_path, inputs[held_out], len(recipe.labels), fold_weights=variant == FOLDED_VARIANT
+    )
     shipped = outputs["probabilities"][: len(val_idx)]
     test_probabilities = outputs["probabilities"][len(val_idx) :]
     step(f"[5/5] writing the card and predictions into {target}")
@@ -118,8 +126,6 @@ def export_run(
         y_test=y[test_idx],
         test_probabilities=test_probabilities,
     )
-    if variant == "int8-weights":
-        card["file"]["dequantize_weights_at_load"] = True  # see export.onnx_export
     shortcut = recipe.card.get("shortcut_check")
     if shortcut and "embedding" in outputs:
         card["shortcut_check"] = shortcut_report(
@@ -150,9 +156,11 @@ def load_trained_model(run_dir: str | Path) -> keras.Model:
     return keras.models.load_model(Path(run_dir) / "model.keras")
 
 
-def onnx_outputs(path: Path, inputs: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
+def onnx_outputs(
+    path: Path, inputs: np.ndarray, n_labels: int, *, fold_weights: bool | None = None
+) -> dict[str, np.ndarray]:
     """The model's probabilities as (N, C) and, when it has one, its embedding."""
-    session = cpu_session(path)
+    session = cpu_session(path, fold_weights=fold_weights)
     names = [o.name for o in session.get_outputs() if o.name in ("probabilities", "embedding")]
     batches = [session.run(names, {"input": inputs[i : i + 16]}) for i in range(0, len(inputs), 16)]
     out = {
@@ -213,7 +221,8 @@ def build_card(
             "chosen_by": "Youden J on validation",
             "operating_points": points,
         }
-    stub = parse_card(_minimal_card(recipe, positive, data, thresholds))
+    folded = variant == FOLDED_VARIANT
+    stub = parse_card(_minimal_card(recipe, positive, data, thresholds, folded=folded))
     report = evaluate(stub, y_val, shipped, threshold=thresholds["default"] if binary else None)
     metrics: dict[str, Any] = {
         "validation": _with_macro_ci(report["metrics"], y_val, shipped, binary),
@@ -263,7 +272,7 @@ def build_card(
     training_data.setdefault("licence", "see source")
     training_data.setdefault("citation", "see source")
     return {
-        **_minimal_card(recipe, positive, data, thresholds),
+        **_minimal_card(recipe, positive, data, thresholds, folded=folded),
         "changelog": _changelog(recipe.get("version", "1.0.0"), card_text.get("changelog", [])),
         "architecture": {
             "name": recipe["architecture"]["name"],
@@ -302,7 +311,12 @@ def _changelog(version: str, history: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def _minimal_card(
-    recipe: dict[str, Any], positive: str | None, data: bytes, thresholds: dict[str, Any]
+    recipe: dict[str, Any],
+    positive: str | None,
+    data: bytes,
+    thresholds: dict[str, Any],
+    *,
+    folded: bool = False,
 ) -> dict[str, Any]:
     text = recipe.get("card", {})
     return {
@@ -324,7 +338,7 @@ def _minimal_card(
         "calibration": {"method": "none"},
         "intended_use": text.get("intended_use", "Research and teaching only; not for diagnosis."),
         "limitations": text.get("limitations", ["Research and teaching only; not for diagnosis."]),
-        "file": file_entry(data, opset=OPSET),
+        "file": file_entry(data, opset=OPSET, dequantize_weights_at_load=folded),
         "validation_predictions": "validation.csv",
     }
 

@@ -85,7 +85,9 @@ def add_trust(
     y = np.array([index[label] for label in labelled.labels])
     groups = np.array(labelled.groups)
     model_path = target / card["file"]["name"]
-    session = cpu_session(model_path)
+    session = cpu_session(
+        model_path, fold_weights=card["file"].get("dequantize_weights_at_load", False)
+    )
     step(f"[2/7] scoring {len(inputs)} images with {model_path}")
     outputs = run_outputs(session, inputs)
     probabilities = as_matrix(outputs["probabilities"], len(recipe.labels))
