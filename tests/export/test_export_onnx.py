@@ -20,6 +20,7 @@ from export.onnx_export import (  # noqa: E402
     to_onnx,
 )
 from training.architectures import build  # noqa: E402
+from zoo.runtime.session import session_options  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +119,7 @@ def test_int8_weights_keep_float_outputs_and_fold_at_load(mobilenet, tmp_path):
     assert quantized - dequantized_names(stem) == {convs[first]}
 
     # the session folds every DequantizeLinear into a float32 kernel once, at load
-    options = ort.SessionOptions()
-    options.add_session_config_entry("session.disable_quant_qdq", "1")
+    options = session_options(fold_weights=True)
     options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
     ort.InferenceSession(str(packed), options, providers=["CPUExecutionProvider"])
     ops = [n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
