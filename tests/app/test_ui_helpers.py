@@ -104,38 +104,82 @@ def _changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return (before != after).any(axis=2)
 
 
+def _assert_box_drawn(image, drawn, box, scale, thickness):
+    """What every drawn box must look like, whatever OpenCV's font rendering.
+
+    The outline covers the box's own edge pixels; its inside is untouched; everything
+    else that changed lies in the label's rectangle, which is inside the image and
+    outside the box.
+    """
+    height, width = image.shape[:2]
+    left, top = round(box.x * scale), round(box.y * scale)
+    right, bottom = round((box.x + box.w) * scale), round((box.y + box.h) * scale)
+    changed = _changed(image, drawn)
+    for row, col in ((top, (left + right) // 2), (bottom - 1, (left + right) // 2)):
+        assert changed[row, col], (row, col)
+    for row, col in (((top + bottom) // 2, left), ((top + bottom) // 2, right - 1)):
+        assert changed[row, col], (row, col)
+    inside = np.s_[top + thickness : bottom - thickness, left + thickness : right - thickness]
+    assert not changed[inside].any()
+    sprite = heatmap.label_sprite(box.label, (height, width))
+    x0, y0, x1, y1 = heatmap.label_rect((left, top, right, bottom), sprite.size, (height, width))
+    assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    assert x1 <= left or x0 >= right or y1 <= top or y0 >= bottom  # off the box
+    outside = changed.copy()
+    outside[top:bottom, left:right] = False
+    outside[y0:y1, x0:x1] = False
+    assert not outside.any()
+    assert changed[y0:y1, x0:x1].any()  # the label is there
+    return (x0, y0, x1, y1)
+
+
 def test_draw_boxes_outlines_the_box_and_labels_it_above():
     image = np.full((200, 300, 3), 40, np.uint8)
     box = Box("Mass", 100, 80, 60, 50)  # columns 100..159, rows 80..129
     drawn = heatmap.draw_boxes(image, [box], 1.0, color=(0, 255, 0), thickness=2)
     assert drawn is not image and (image == 40).all()  # a copy
     assert drawn.shape == image.shape and drawn.dtype == np.uint8
-    changed = _changed(image, drawn)
     for row, col in ((80, 130), (81, 130), (129, 130), (105, 100), (105, 159)):
         assert tuple(drawn[row, col]) == (0, 255, 0)
-    assert not changed[82:128, 102:158].any()  # the inside is left alone
-    assert not changed[130:].any() and not changed[:, :100].any() and not changed[:, 160:].any()
-    assert not changed[78:80].any()  # the outline stays on the box; the text sits higher
-    assert changed[60:78, 100:160].any()  # the label
-    assert not changed[:60].any()
+    x0, _, _, y1 = _assert_box_drawn(image, drawn, box, 1.0, 2)
+    assert y1 <= 80 - 2 and x0 == 100  # above, flush with the box's left edge
 
 
 def test_draw_boxes_scales_source_pixels_to_the_display():
     image = np.zeros((100, 150, 3), np.uint8)  # a 200 x 300 scan shown at half size
-    drawn = heatmap.draw_boxes(image, [Box("Nodule", 100, 80, 60, 50)], 0.5, thickness=1)
-    changed = _changed(image, drawn)
-    for row, col in ((40, 65), (64, 65), (52, 50), (52, 79)):
-        assert changed[row, col]
-    assert not changed[41:64, 51:79].any()
-    assert not changed[65:].any() and not changed[:, 80:].any() and not changed[:, :50].any()
+    box = Box("Nodule", 100, 80, 60, 50)  # display columns 50..79, rows 40..64
+    drawn = heatmap.draw_boxes(image, [box], 0.5, thickness=1)
+    _assert_box_drawn(image, drawn, box, 0.5, 1)
+    assert not _changed(image, drawn)[65:].any()  # the label is wider than the box, above it
 
 
-def test_draw_boxes_moves_the_label_below_or_inside_when_there_is_no_room_above():
+@pytest.mark.parametrize(
+    ("box", "where"),
+    [
+        (Box("Mass", 10, 0, 60, 40), "below"),
+        (Box("Mass", 10, 0, 40, 100), "right"),
+        (Box("Mass", 50, 0, 50, 100), "left"),
+        (Box("Mass", 0, 0, 100, 100), "corner"),
+        (Box("Atelectasis", 85, 50, 15, 20), "above"),  # wider than the room to its right
+        (Box("Cardiomegaly and effusion", 0, 30, 10, 10), "above"),  # wider than the image
+    ],
+)
+def test_draw_boxes_keeps_the_label_in_the_image_and_off_the_box(box, where):
     image = np.zeros((100, 100, 3), np.uint8)
-    changed = _changed(image, heatmap.draw_boxes(image, [Box("Mass", 10, 0, 60, 40)], 1.0))
-    assert changed[41:60, 10:70].any() and not changed[2:38, 12:68].any()
-    changed = _changed(image, heatmap.draw_boxes(image, [Box("Mass", 10, 0, 60, 100)], 1.0))
-    assert changed[2:20, 12:68].any() and not changed[25:98, 12:68].any()
+    drawn = heatmap.draw_boxes(image, [box], 1.0)
+    if where == "corner":  # the box is the image: the label can only go inside it
+        sprite = heatmap.label_sprite(box.label, (100, 100))
+        assert heatmap.label_rect((0, 0, 100, 100), sprite.size, (100, 100))[:2] == (3, 3)
+        assert _changed(image, drawn)[3 : 3 + sprite.size[1], 3 : 3 + sprite.size[0]].any()
+        return
+    x0, y0, x1, y1 = _assert_box_drawn(image, drawn, box, 1.0, 2)
+    placed = {
+        "above": y1 <= box.y,
+        "below": y0 >= box.y + box.h,
+        "right": x0 >= box.x + box.w,
+        "left": x1 <= box.x,
+    }
+    assert placed[where], (x0, y0, x1, y1)
 
 
 def test_draw_boxes_checks_its_input():
