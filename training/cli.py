@@ -65,16 +65,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:  # DataError, ZooError, bad recipes
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # the serving-only install has no TensorFlow
+        print(
+            f"error: {exc.name} is not installed; training and export need "
+            "`python3 -m pip install -r requirements-train.txt`",
+            file=sys.stderr,
+        )
+        return 2
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "train":
         from training.recipe import load_recipe
+
+        recipe = load_recipe(args.recipe)  # a bad name is reported before TensorFlow loads
         from training.train import train as run_training
 
         started = time.perf_counter()
         run_dir = run_training(
-            load_recipe(args.recipe),
+            recipe,
             data_dir=args.data,
             epochs=args.epochs,
             smoke=args.smoke,

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +28,26 @@ def test_help_lists_commands():
     assert result.returncode == 0
     for command in ("train", "export", "build-zoo"):
         assert command in result.stdout
+
+
+def test_without_tensorflow_training_says_what_to_install(tmp_path):
+    # a serving-only environment: TensorFlow and Keras cannot be imported
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text(
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'tensorflow', 'keras'}:\n"
+        "            raise ModuleNotFoundError(f\"No module named '{name}'\", name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "training", "train", "mobilenetv3-synthetic", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "requirements-train.txt" in result.stderr and "Traceback" not in result.stderr
