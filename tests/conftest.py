@@ -159,3 +159,32 @@ def _fresh_sessions():
     clear_sessions()
     yield
     clear_sessions()
+
+
+# -- CI: nothing may be skipped for want of a package, a browser or ../shared ----------------
+
+#: Set by .ci/run: every skip fails the run, because there the README's command has installed
+#: everything and ../shared lies beside the clone, so a skip can only mean a missing install.
+REQUIRE_EVERYTHING = "MEDZOO_REQUIRE_EVERYTHING"
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import os
+
+    if os.environ.get(REQUIRE_EVERYTHING) == "1" and _skipped:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"{REQUIRE_EVERYTHING}=1 and {len(_skipped)} tests skipped (a missing install?):",
+                red=True,
+            )
+            for line in _skipped[:50]:
+                reporter.write_line(f"  {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
