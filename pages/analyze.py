@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts
+from ui.choice import rank_models, scan_modality
 from ui.common import get_registry, model_key, page_setup, require_models, user_action
 from ui.heatmap import cam_channel, display_image, draw_boxes, overlay
-from ui.inference import resemblance, run_prediction
+from ui.inference import provenance, result_card, run_prediction, scan_resemblance
 from ui.pdf import ReportContent, build_report
 from ui.report import (
     CONFIDENCE_RULE,
@@ -22,11 +23,12 @@ from ui.widgets import (
     fmt_pct,
     fmt_score,
     label_picker,
-    matches,
-    modality_warning,
+    misfit_warning,
+    modality_note,
     model_picker,
     operating_point_control,
     scan_controls,
+    scan_key,
     scan_picker,
 )
 
@@ -49,36 +51,29 @@ with source_col:
     with st.expander("About this scan (no patient identifiers are read)"):
         st.table(pd.Series(summary_rows(scan, upload.name), name="value"))
 
+modality = scan_modality(scan.modality, upload.declared_modality)
+ranked = rank_models(zoo, modality, scan_resemblance(zoo, upload, scan, frame, window))
 with model_col:
-    entry = model_picker(
-        zoo,
-        scan.modality,
-        "analyze_model",
-        resemblance(
-            str(zoo.root),
-            tuple(model_key(e)[1:] for e in zoo.entries()),
-            upload.digest,
-            frame,
-            window,
-            _scan=scan,
-            _registry=zoo,
-        ),
-    )
-    card = entry.card
-    modality_ok = matches(entry, scan.modality)
-    if not modality_ok:
-        modality_warning(entry, scan.modality)
+    fit = model_picker(ranked, scan_key("analyze_model", upload))
+    modality_note(modality, scan.modality)
+    if not fit.fits:
+        misfit_warning(fit)
 
-with user_action(f"{card.name} could not analyse {upload.name}"):
+with user_action(f"{fit.entry.card.name} could not analyse {upload.name}"):
     prediction = run_prediction(
-        *model_key(entry), upload.digest, frame, window, _scan=scan, _registry=zoo
+        *model_key(fit.entry), upload.digest, frame, window, _scan=scan, _registry=zoo
     )
+    # everything below about the result is rendered from the result's own model
+    card = result_card(zoo, prediction)
+modality_ok = fit.fits
 
 with model_col:
     out_of_distribution = ood_sentence(prediction, card)
     if out_of_distribution:
         st.warning(out_of_distribution, icon=":material/travel_explore:")
-    label = label_picker(card, f"analyze_label_{card.id}", default=prediction.label)
+    label = label_picker(
+        card, scan_key(f"analyze_label_{card.id}", upload), default=prediction.label
+    )
     with user_action(f"The validation predictions of {card.name} could not be read", stop=False):
         validation = None
         validation = validation_set(zoo, card.id)
@@ -128,7 +123,7 @@ with img_heat:
             "Map of label",
             list(card.labels),
             index=list(card.labels).index(label),
-            key=f"analyze_map_{card.id}",
+            key=scan_key(f"analyze_map_{card.id}", upload),
         )
     alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="analyze_alpha")
     cam = cam_channel(prediction, map_label)
@@ -200,7 +195,7 @@ if out_of_distribution:
 with text_col:
     st.markdown(
         f":{LEVEL_COLOURS[level]}-badge[{level}] Most probable label: **{prediction.label}** · "
-        f"{card.name} v{card.version} · {prediction.latency_ms:.1f} ms"
+        f"{provenance(prediction, card)} · {prediction.latency_ms:.1f} ms"
     )
     if conf is not None:
         st.markdown(conf.sentence(label))

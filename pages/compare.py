@@ -6,11 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from ui.analysis import render_comparison
+from ui.choice import default_models, rank_models, scan_modality
 from ui.common import get_registry, model_key, model_label, page_setup, require_models, show_error
 from ui.heatmap import cam_channel, overlay
-from ui.inference import run_prediction
+from ui.inference import result_card, run_prediction, scan_resemblance
 from ui.stats import validation_set
-from ui.widgets import matches, scan_controls, scan_picker
+from ui.trust import ood_sentence
+from ui.widgets import modality_note, scan_controls, scan_key, scan_picker
 from zoo.errors import ZooError
 
 SCAN, LABELLED = "One scan, several models", "Models on a labelled set"
@@ -27,16 +29,19 @@ def compare_on_scan() -> None:
         st.info("Upload a scan to run it through several models side by side.")
         return
     scan, frame, window = scan_controls(upload, "compare")
-    options = zoo.for_modality(scan.modality)
-    default = [e for e in options if matches(e, scan.modality)][:3] or options[:2]
+    modality = scan_modality(scan.modality, upload.declared_modality)
+    ranked = rank_models(zoo, modality, scan_resemblance(zoo, upload, scan, frame, window))
+    fits = {fit.id: fit for fit in ranked}
     chosen = st.multiselect(
         "Models",
-        options,
-        default=default,
-        format_func=model_label,
-        key="compare_models",
-        help="Models trained on this scan's modality come first and are selected by default.",
+        [fit.entry for fit in ranked],
+        default=default_models(ranked, 3),
+        format_func=lambda e: ("" if fits[e.id].fits else "⚠ ") + model_label(e),
+        key=scan_key("compare_models", upload),
+        help="Models that fit this scan come first and are selected: its modality tag, "
+        "else (image files) the models whose training images it resembles.",
     )
+    modality_note(modality, scan.modality)
     if not chosen:
         st.info("Choose at least one model.")
         return
@@ -46,14 +51,15 @@ def compare_on_scan() -> None:
     for i, entry in enumerate(chosen):
         card = entry.card
         with columns[i % len(columns)]:
-            st.markdown(f"**{card.name}**")
             try:
                 prediction = run_prediction(
                     *model_key(entry), upload.digest, frame, window, _scan=scan, _registry=zoo
                 )
+                card = result_card(zoo, prediction)
             except ZooError as exc:
                 show_error(exc, f"{card.name} could not analyse {upload.name}")
                 continue
+            st.markdown(f"**{card.name}** v{card.version}")
             focus = card.positive_label or prediction.label
             score = prediction.probabilities[focus]
             called = (
@@ -71,8 +77,11 @@ def compare_on_scan() -> None:
                 delta_arrow="off",
                 border=True,
             )
-            if not matches(entry, scan.modality):
-                st.caption(f"⚠ trained on {', '.join(card.modalities)}, not {scan.modality}")
+            if not fits[entry.id].fits:
+                st.caption(f"⚠ {fits[entry.id].why}")
+            flagged = ood_sentence(prediction, card)
+            if flagged:
+                st.warning(flagged, icon=":material/travel_explore:")
             cam = cam_channel(prediction, focus)
             if cam is not None:
                 st.image(

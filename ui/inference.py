@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.common import model_key
+from ui.scans import Upload
+from zoo.card import ModelCard
+from zoo.errors import ModelIntegrityError
 from zoo.imaging import Scan
 from zoo.registry import Registry
 from zoo.runtime import Prediction, predict
@@ -48,3 +52,42 @@ def resemblance(
     :mod:`zoo.trust.resemblance`), cached like the predictions; ``models`` (id, file
     SHA-256) keys the zoo's contents."""
     return input_ratios(_scan, [entry.card for entry in _registry.entries()])
+
+
+def scan_resemblance(
+    registry: Registry, upload: Upload, scan: Scan, frame: int | None, window: str | None
+) -> dict[str, float]:
+    """:func:`resemblance` of this scan to every model of ``registry`` (cached)."""
+    return resemblance(
+        str(registry.root),
+        tuple(model_key(entry)[1:] for entry in registry.entries()),
+        upload.digest,
+        frame,
+        window,
+        _scan=scan,
+        _registry=registry,
+    )
+
+
+def result_card(registry: Registry, prediction: Prediction) -> ModelCard:
+    """The card of the model that produced ``prediction``: what the page names.
+
+    Refuses a result whose file hash is not that model's (a zoo changed under a cached
+    result): better no report than one under another model's name.
+    """
+    card = registry.get(prediction.model_id).card
+    if prediction.model_sha256 != card.file.sha256 or prediction.model_version != card.version:
+        raise ModelIntegrityError(
+            f"this result came from {prediction.model_id} {prediction.model_version} "
+            f"({prediction.model_sha256[:12]}), not the installed "
+            f"{card.version} ({card.file.sha256[:12]}); run the scan again"
+        )
+    return card
+
+
+def provenance(prediction: Prediction, card: ModelCard) -> str:
+    """Which model produced a result, as the screen and the PDF name it."""
+    return (
+        f"{card.name} ({prediction.model_id} v{prediction.model_version}, "
+        f"SHA-256 {prediction.model_sha256[:12]}…)"
+    )

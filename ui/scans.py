@@ -30,15 +30,25 @@ MINMAX_WINDOW = "minmax"
 
 @dataclass(frozen=True)
 class Upload:
-    """A scan's bytes, kept in memory, with the name it arrived under (a label only)."""
+    """A scan's bytes, kept in memory, with the name it arrived under (a label only).
+
+    ``declared_modality`` is what a shipped sample says it is (``kinds.csv``); None for
+    uploads, whose modality is only what the file itself tags.
+    """
 
     name: str
     data: bytes
     digest: str
+    declared_modality: str | None = None
 
     @classmethod
-    def from_bytes(cls, data: bytes, name: str) -> Upload:
-        return cls(name=name or "scan", data=bytes(data), digest=hashlib.sha256(data).hexdigest())
+    def from_bytes(cls, data: bytes, name: str, declared_modality: str | None = None) -> Upload:
+        return cls(
+            name=name or "scan",
+            data=bytes(data),
+            digest=hashlib.sha256(data).hexdigest(),
+            declared_modality=declared_modality,
+        )
 
 
 def sample_dirs() -> list[Path]:

@@ -6,6 +6,7 @@ import math
 
 import streamlit as st
 
+from ui.choice import UNTAGGED, ModelFit, declared_kind
 from ui.common import model_label, user_action
 from ui.report import operating_points
 from ui.scans import (
@@ -21,8 +22,6 @@ from ui.scans import (
 from zoo.card import ModelCard
 from zoo.imaging import Scan
 from zoo.metrics import ThresholdTable
-from zoo.registry import ModelEntry, Registry
-from zoo.trust.resemblance import by_resemblance
 
 UPLOAD_HELP = (
     "PNG, JPEG, TIFF, BMP, WebP or DICOM (with or without the .dcm extension): the format is "
@@ -50,7 +49,9 @@ def scan_picker(key: str) -> Upload | None:
         if attribution:
             with st.expander("Where the samples come from"):
                 st.markdown(attribution)
-        return Upload.from_bytes(path.read_bytes(), path.name) if path else None
+        if path is None:
+            return None
+        return Upload.from_bytes(path.read_bytes(), path.name, declared_kind(path))
     uploaded = st.file_uploader("Upload a scan", type=None, key=f"{key}_upload", help=UPLOAD_HELP)
     if uploaded is None:
         return None
@@ -100,70 +101,51 @@ def scan_controls(upload: Upload, key: str) -> tuple[Scan, int | None, str | Non
     return scan, frame, window
 
 
-# Image files (and DICOM without a Modality) are "OT": no tag a model could match. A card
-# listing OT must not capture every JPEG upload silently, so OT matches no model and the
-# user always sees the "no modality tag" warning.
-UNTAGGED = "OT"
+def scan_key(key: str, upload: Upload) -> str:
+    """A widget key tied to the scan: a new scan gets new widgets, on purpose.
+
+    A widget keyed by the page alone keeps its value when its options change, so after a
+    new upload Streamlit handed back the previous scan's model for one run while the
+    picker already showed the new one: the report was computed by another model than the
+    one named.
+    """
+    return f"{key}:{upload.digest[:16]}"
 
 
-def _untagged(modality: str | None) -> bool:
-    return modality is not None and modality.upper() == UNTAGGED
-
-
-def model_options(
-    registry: Registry, modality: str | None, resemblance: dict[str, float] | None = None
-) -> list[ModelEntry]:
-    """Models matching ``modality`` first. When it is unknown (image files): all models,
-    those whose training inputs the scan resembles first (``resemblance``: model id →
-    input-side OOD ratio), else in zoo order."""
-    if not modality or _untagged(modality):
-        entries = registry.entries()
-        if not resemblance:
-            return entries
-        by_id = {entry.id: entry for entry in entries}
-        return [by_id[i] for i in by_resemblance(resemblance, list(by_id))]
-    return registry.for_modality(modality)
-
-
-def matches(entry: ModelEntry, modality: str | None) -> bool:
-    if _untagged(modality):
-        return False
-    return modality is None or modality.upper() in entry.card.modalities
-
-
-def modality_warning(entry: ModelEntry, modality: str) -> None:
-    card = entry.card
-    if modality == "OT":
-        st.warning(
-            f"Image files carry no modality tag. **{card.name}** expects "
-            f"{', '.join(card.modalities)} {card.body_part} images: make sure the scan is one.",
-            icon=":material/warning:",
+def modality_note(modality: str | None, file_modality: str) -> None:
+    """One note per scan about where its modality came from, when the file has none."""
+    if modality is None:
+        st.caption(
+            "Image files carry no modality tag: the models whose training images this scan "
+            "resembles come first. Make sure the scan is what the chosen model expects."
         )
-    else:
-        st.warning(
-            f"This scan's modality is {modality}, but **{card.name}** was trained on "
-            f"{', '.join(card.modalities)} {card.body_part} images: its output is outside its "
-            "intended use.",
-            icon=":material/warning:",
-        )
+    elif file_modality.upper() in ("", UNTAGGED):
+        st.caption(f"A shipped sample: {modality}, as its sample list declares.")
 
 
-def model_picker(
-    registry: Registry,
-    modality: str | None,
-    key: str,
-    resemblance: dict[str, float] | None = None,
-) -> ModelEntry:
-    entries = model_options(registry, modality, resemblance)
-    entry = st.selectbox(
+def model_picker(ranked: list[ModelFit], key: str) -> ModelFit:
+    """The model for this scan, opening on the first of ``ranked`` (:func:`rank_models`);
+    ⚠ marks only models that do not fit the scan."""
+    fit = st.selectbox(
         "Model",
-        entries,
-        format_func=lambda e: ("" if matches(e, modality) else "⚠ ") + model_label(e),
+        ranked,
+        index=0,
+        format_func=lambda f: ("" if f.fits else "⚠ ") + model_label(f.entry),
         key=key,
-        help="Models trained on this scan's modality come first. Image files carry no "
-        "modality: the models whose training images the scan looks most like come first.",
+        help="Models trained on this scan's modality come first; among them, and for image "
+        "files (no modality tag), the ones whose training images the scan looks most like.",
     )
-    return entry
+    return fit
+
+
+def misfit_warning(fit: ModelFit) -> None:
+    """Said once, and only when the chosen model does not fit the scan."""
+    card = fit.entry.card
+    st.warning(
+        f"**{card.name}** does not fit this scan ({fit.why}): its output is outside its "
+        f"intended use ({', '.join(card.modalities)} {card.body_part} images).",
+        icon=":material/warning:",
+    )
 
 
 def label_picker(card: ModelCard, key: str, *, default: str | None = None) -> str:

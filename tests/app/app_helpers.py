@@ -78,3 +78,14 @@ def ok(at: AppTest) -> AppTest:
     """Assert the last run raised nothing (an uncaught exception would be a traceback)."""
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def keyed(elements, prefix: str):
+    """The one widget keyed ``prefix`` or ``prefix:<scan hash>`` (widgets tied to a scan)."""
+    found = [e for e in elements if e.key == prefix or str(e.key).startswith(prefix + ":")]
+    assert len(found) == 1, (prefix, [e.key for e in elements])
+    return found[0]
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)

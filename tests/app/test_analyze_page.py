@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from app_helpers import chest_xray_bytes, dicom_bytes, errors, ok, png_bytes, texts
+from app_helpers import chest_xray_bytes, dicom_bytes, errors, keyed, ok, png_bytes, texts
 
 
 def upload(at, name, data, mime="application/octet-stream"):
@@ -74,13 +74,13 @@ def test_threshold_by_hand_sets_the_risk_level(open_page):
 def test_multiclass_model_label_and_map_controls(open_page):
     at = open_page("analyze")
     upload(at, "scan.png", png_bytes(), "image/png")
-    at.selectbox(key="analyze_model").select_index(1)  # multi-test
+    keyed(at.selectbox, "analyze_model").select_index(1)  # multi-test
     ok(at.run())
-    assert "multi-test" in at.selectbox(key="analyze_model").value.id
-    at.selectbox(key="analyze_label_multi-test").set_value("pneumonia")
+    assert "multi-test" in keyed(at.selectbox, "analyze_model").value.id
+    keyed(at.selectbox, "analyze_label_multi-test").set_value("pneumonia")
     ok(at.run())
     assert "P('pneumonia')" in next(m.label for m in at.metric if m.label.startswith("Risk"))
-    at.selectbox(key="analyze_map_multi-test").set_value("normal")
+    keyed(at.selectbox, "analyze_map_multi-test").set_value("normal")
     ok(at.run())
     at.slider(key="analyze_alpha").set_value(0.9)
     ok(at.run())

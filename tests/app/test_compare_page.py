@@ -1,6 +1,6 @@
 """Compare page: one scan through several models; models on a shared labelled set."""
 
-from app_helpers import chest_xray_bytes, ok, png_bytes, texts, write_model_dir
+from app_helpers import chest_xray_bytes, keyed, ok, png_bytes, texts, write_model_dir
 
 LABELLED = "Models on a labelled set"
 
@@ -11,7 +11,7 @@ def test_one_scan_through_two_models(open_page):
     name, data = chest_xray_bytes()
     at.file_uploader(key="compare_upload").set_value((name, data, "image/jpeg"))
     ok(at.run())
-    models = at.multiselect(key="compare_models")
+    models = keyed(at.multiselect, "compare_models")
     assert len(models.value) == 2  # no model lists OT, so the first two are chosen
     table = at.dataframe[0].value
     assert set(table["model"]) == {"binary-test", "multi-test"}
@@ -19,7 +19,7 @@ def test_one_scan_through_two_models(open_page):
     assert len(at.get("image")) == 2  # one heatmap per model
     at.slider(key="compare_alpha").set_value(0.8)
     ok(at.run())
-    at.multiselect(key="compare_models").unselect(models.value[1])
+    keyed(at.multiselect, "compare_models").unselect(models.value[1])
     ok(at.run())
     assert len(at.dataframe[0].value) == 1
 
@@ -28,8 +28,8 @@ def test_no_model_chosen(open_page):
     at = open_page("compare")
     at.file_uploader(key="compare_upload").set_value(("a.png", png_bytes(), "image/png"))
     ok(at.run())
-    for entry in list(at.multiselect(key="compare_models").value):
-        at.multiselect(key="compare_models").unselect(entry)
+    for entry in list(keyed(at.multiselect, "compare_models").value):
+        keyed(at.multiselect, "compare_models").unselect(entry)
     ok(at.run())
     assert any("at least one model" in i.value for i in at.info)
 

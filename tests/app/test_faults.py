@@ -15,7 +15,7 @@ import zipfile
 import numpy as np
 import pydicom
 import pytest
-from app_helpers import errors, ok, png_bytes, texts, write_model_dir
+from app_helpers import errors, keyed, ok, png_bytes, texts, write_model_dir
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -42,7 +42,7 @@ def assert_works(at, seed: int, key: str = "analyze_upload") -> None:
 
 def pick(at, model_id: str):
     """Choose ``model_id`` in the Analyze page's model box (options are labelled by id)."""
-    box = at.selectbox(key="analyze_model")
+    box = keyed(at.selectbox, "analyze_model")
     box.select_index(next(i for i, o in enumerate(box.options) if f"({model_id}," in o))
     return ok(at.run())
 

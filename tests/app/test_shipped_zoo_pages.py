@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from app_helpers import errors, ok, texts
+from app_helpers import captions, errors, keyed, ok, texts
 
 from zoo.registry import Registry
 
@@ -44,7 +44,7 @@ def test_a_real_sample_is_analysed_by_each_model_of_its_kind(open_page, sample, 
     for model_id in sorted(modality_models):
         at.file_uploader(key="analyze_upload").set_value((sample, data, "image/jpeg"))
         ok(at.run())
-        picker = at.selectbox(key="analyze_model")
+        picker = keyed(at.selectbox, "analyze_model")
         name = Registry(MODELS).card(model_id).name
         picker.select_index(next(i for i, o in enumerate(picker.options) if name in o))
         ok(at.run())
@@ -60,8 +60,12 @@ def test_an_image_file_never_silently_goes_to_a_model_claiming_ot(open_page):
     data = (SAMPLES / "mri_brain_glioma.jpg").read_bytes()
     at.file_uploader(key="analyze_upload").set_value(("mri.jpg", data, "image/jpeg"))
     ok(at.run())
-    assert any("Image files carry no modality tag" in w.value for w in at.warning)
-    assert all(o.startswith("⚠") for o in at.selectbox(key="analyze_model").options)
+    assert "Image files carry no modality tag" in captions(at)  # said once, as a note
+    options = keyed(at.selectbox, "analyze_model").options
+    synthetic = Registry(MODELS).card("mobilenetv3-synthetic").name
+    assert next(o for o in options if synthetic in o).startswith("⚠")
+    assert not options[0].startswith("⚠") and "brain" in options[0].lower()
+    assert not at.main.warning, [w.value for w in at.main.warning]  # the right model: no warning
 
 
 def _analyze(open_page, sample: str, model_id: str):
@@ -70,7 +74,7 @@ def _analyze(open_page, sample: str, model_id: str):
         (sample, (SAMPLES / sample).read_bytes(), "image/jpeg")
     )
     ok(at.run())
-    picker = at.selectbox(key="analyze_model")
+    picker = keyed(at.selectbox, "analyze_model")
     name = Registry(MODELS).card(model_id).name
     picker.select_index(next(i for i, o in enumerate(picker.options) if name in o))
     return ok(at.run())
@@ -143,8 +147,61 @@ def test_an_image_file_opens_on_a_model_of_its_kind(open_page, sample, own_kind)
     at.file_uploader(key="analyze_upload").set_value((sample, data, "image/jpeg"))
     ok(at.run())
     names = {Registry(MODELS).card(m).name: m for m in SHIPPED}
-    options = at.selectbox(key="analyze_model").options
+    options = keyed(at.selectbox, "analyze_model").options
     leading = {next(m for n, m in names.items() if n in o) for o in options[: len(own_kind)]}
     assert leading == own_kind, options
-    assert any("Image files carry no modality tag" in w.value for w in at.warning)
-    assert not any("looks unlike the images" in w.value for w in at.warning), texts(at)
+    # ⚠ marks exactly the models of other kinds; the modality note is said once
+    assert [o.startswith("⚠") for o in options] == [False] * len(own_kind) + [True] * (
+        len(options) - len(own_kind)
+    ), options
+    assert captions(at).count("Image files carry no modality tag") == 1
+    assert not at.main.warning, [w.value for w in at.main.warning]
+
+
+def _report_model(at) -> str:
+    """The model id the report says produced it (the provenance line)."""
+    line = next(m.value for m in at.markdown if "Most probable label" in m.value)
+    return next(model_id for model_id in SHIPPED if f"({model_id} v" in line)
+
+
+def test_a_sequence_of_uploads_is_reported_by_the_model_the_picker_names(open_page):
+    # CT, then brain MRI, then chest X-ray, replacing each other: once the report below
+    # kept the previous scan's model while the picker already named the new one
+    at = open_page("analyze", models_dir=MODELS)
+    expected_kinds = [
+        ("ct_lung_malignant.jpg", {"customcnn-lung-ct", "resnet-lung-ct"}),
+        ("mri_brain_glioma.jpg", {"multiclass-brain-mri"}),
+        ("cxr_nih_mass.jpg", {"inceptionv3-cxr-mass", "multiclass-cxr"}),
+        ("ct_lung_benign.jpg", {"customcnn-lung-ct", "resnet-lung-ct"}),
+    ]
+    for sample, kind in expected_kinds:
+        data = (SAMPLES / sample).read_bytes()
+        at.file_uploader(key="analyze_upload").set_value((sample, data, "image/jpeg"))
+        ok(at.run())
+        picked = keyed(at.selectbox, "analyze_model").value
+        assert picked.id in kind, (sample, picked.id)
+        assert _report_model(at) == picked.id, sample
+        # and after choosing another model of the same kind, the report follows at once
+        others = sorted(kind - {picked.id})
+        if others:
+            box = keyed(at.selectbox, "analyze_model")
+            box.select_index(next(i for i, o in enumerate(box.options) if f"({others[0]}," in o))
+            ok(at.run())
+            assert _report_model(at) == others[0] == keyed(at.selectbox, "analyze_model").value.id
+
+
+@pytest.mark.parametrize(
+    "sample",
+    sorted(p.name for p in SAMPLES.glob("*.*") if p.suffix != ".csv" and p.suffix != ".md"),
+)
+def test_a_sample_opens_on_a_model_of_its_declared_kind(open_page, sample):
+    at = open_page("analyze", models_dir=MODELS)
+    at.radio(key="analyze_source").set_value("sample")
+    ok(at.run())
+    samples = at.selectbox(key="analyze_sample")
+    samples.set_value(next(o for o in samples.options if Path(str(o)).name == sample))
+    ok(at.run())
+    picked = keyed(at.selectbox, "analyze_model").value
+    assert picked.fits, (sample, picked.id, picked.why)
+    assert _report_model(at) == picked.id
+    assert not errors(at)

@@ -77,14 +77,24 @@ def _chest_xray(tmp: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run`` on a free loopback port over a zoo of two tiny CR models."""
-    root = tmp_path_factory.mktemp("zoo") / "models"
-    _write_model_dir(root, "cr-alpha", input_size=(64, 64), n_validation=200)
-    _write_model_dir(root, "cr-beta", input_size=(64, 64), weight=4.0, n_validation=200)
+def _serve(tmp_path_factory: pytest.TempPathFactory, *, shipped: bool = False) -> Iterator[str]:
+    """``streamlit run`` on a free loopback port over a zoo of two tiny CR models, or over
+    the shipped zoo and samples (``shipped``)."""
+    if shipped:
+        env = {**os.environ}
+        for name in ("MEDZOO_MODELS_DIR", "MEDZOO_SAMPLES_DIR"):
+            env.pop(name, None)
+    else:
+        root = tmp_path_factory.mktemp("zoo") / "models"
+        _write_model_dir(root, "cr-alpha", input_size=(64, 64), n_validation=200)
+        _write_model_dir(root, "cr-beta", input_size=(64, 64), weight=4.0, n_validation=200)
+        env = {
+            **os.environ,
+            "MEDZOO_MODELS_DIR": str(root),
+            "MEDZOO_SAMPLES_DIR": str(root / "none"),
+        }
     port = _free_port()
     log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
-    env = {**os.environ, "MEDZOO_MODELS_DIR": str(root), "MEDZOO_SAMPLES_DIR": str(root / "none")}
     process = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "streamlit_app.py",

@@ -66,6 +66,10 @@ class Prediction:
     raw_probabilities: dict[str, float] | None = None
     ood: OODResult | None = None
     uncertainty: Spread | None = None
+    #: The version and file SHA-256 of the model that produced this result: what the
+    #: screen, the PDF and any export name, so a result can never wear another model's name.
+    model_version: str = ""
+    model_sha256: str = ""
 
 
 def predict(
@@ -187,6 +191,8 @@ def _prediction(
         label, score = card.labels[top], float(probabilities[top])
     return Prediction(
         model_id=card.id,
+        model_version=card.version,
+        model_sha256=card.file.sha256,
         labels=card.labels,
         probabilities=by_label,
         label=label,

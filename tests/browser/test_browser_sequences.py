@@ -1,0 +1,151 @@
+"""A user's session is a sequence: scans of different kinds one after another, samples,
+models, pages, on the shipped zoo in Chromium. After every step, once the app has settled:
+the report comes from the model the picker names, and there is no traceback."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_browser_flows import (
+    CHROMIUM,
+    LAUNCH_ARGS,
+    ROOT,
+    WAIT_MS,
+    _serve,
+    go,
+    no_exception,
+    settle,
+    shot,
+    sync_api,
+)
+
+pytestmark = pytest.mark.browser
+
+SAMPLES = ROOT / "zoo" / "samples"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+MODEL_IDS = sorted(p.name for p in (ROOT / "zoo" / "models").iterdir() if p.is_dir())
+KINDS = {
+    "CT": {"customcnn-lung-ct", "resnet-lung-ct"},
+    "MR": {"multiclass-brain-mri"},
+    "DX": {"inceptionv3-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic"},
+}
+
+
+def _scan(kind: str) -> Path:
+    """A real scan of ``kind``: one no project file holds when ../shared is there."""
+    shared = {
+        "CT": SHARED_DATA / "lung_ct",
+        "MR": SHARED_DATA / "brain_mri",
+        "DX": SHARED_DATA / "chest_xray" / "images",
+    }[kind]
+    if shared.is_dir():
+        found = sorted(p for p in shared.rglob("*") if p.suffix.lower() in {".jpg", ".png"})
+        if found:
+            return found[len(found) // 2]
+    return SAMPLES / {"CT": "ct_lung_malignant.jpg", "MR": "mri_brain_glioma.jpg"}.get(
+        kind, "cxr_nih_mass.jpg"
+    )
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(tmp_path_factory, shipped=True) as url:
+        yield url
+
+
+@pytest.fixture
+def tab(shipped: str):
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=LAUNCH_ARGS, timeout=WAIT_MS
+        )
+        context = chromium.new_context(viewport={"width": 1400, "height": 1800})
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        try:
+            yield page
+        finally:
+            context.close()
+            chromium.close()
+
+
+def picked_model(page) -> str:
+    """The model id the Analyze page's model picker shows."""
+    text = page.get_by_role("combobox", name="Model").input_value()
+    return next(m for m in MODEL_IDS if f"({m}," in text)
+
+
+def reported_model(page) -> str:
+    """The model id the report's provenance line names."""
+    line = page.get_by_text(re.compile(r"Most probable label")).first.inner_text()
+    return next(m for m in MODEL_IDS if f"({m} v" in line)
+
+
+def check(page, kind: str | None = None) -> str:
+    """Wait until the app has settled, then check the invariants.
+
+    A rerun may start a moment after the action, so "settled" is polled: idle, and the
+    same picker and report on two reads 1 s apart. A report that stays on another model
+    (the bug this guards against) never passes.
+    """
+    deadline = time.monotonic() + WAIT_MS / 1000
+    seen: tuple[str, str] | None = None
+    while True:
+        settle(page)
+        page.get_by_text("Report", exact=True).wait_for()
+        no_exception(page)
+        now = (picked_model(page), reported_model(page))
+        if now == seen or time.monotonic() > deadline:
+            break
+        seen = now
+        page.wait_for_timeout(1000)
+    picked, reported = now
+    assert reported == picked
+    if kind:
+        assert picked in KINDS[kind], (kind, picked)
+    return picked
+
+
+def upload(page, path: Path) -> None:
+    page.locator("input[type=file]").first.set_input_files(str(path))
+
+
+def test_uploads_of_three_kinds_then_pages_and_back(tab, shipped):
+    go(tab, shipped, "analyze")
+    for step, kind in enumerate(("CT", "MR", "DX")):
+        upload(tab, _scan(kind))
+        check(tab, kind)
+        shot(tab, f"sequence-{step}-{kind}")
+    # another model of the same kind: the report follows at once
+    current = picked_model(tab)
+    tab.get_by_role("combobox", name="Model").click()
+    other = tab.get_by_role("option", name=re.compile(r"multiclass-cxr|inceptionv3-cxr-mass"))
+    other.filter(has_not_text=current).first.click()
+    assert check(tab, "DX") != current
+    go(tab, shipped, "compare")
+    upload(tab, _scan("MR"))
+    settle(tab)
+    no_exception(tab)
+    assert "multiclass-brain-mri" in tab.locator("[data-testid=stMultiSelect]").first.inner_text()
+    go(tab, shipped, "analyze")
+    upload(tab, _scan("CT"))
+    check(tab, "CT")
+
+
+def test_samples_open_on_a_model_of_their_kind(tab, shipped):
+    go(tab, shipped, "analyze")
+    tab.get_by_text("Use a sample scan").click()
+    settle(tab)
+    for sample, kind in (
+        ("mri_brain_meningioma.jpg", "MR"),
+        ("cxr_tb_tuberculosis.jpg", "DX"),
+        ("ct_lung_normal.jpg", "CT"),
+    ):
+        tab.get_by_role("combobox", name="Sample scan").click()
+        tab.get_by_role("option", name=sample).click()
+        check(tab, kind)
+    shot(tab, "sequence-samples")
