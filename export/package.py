@@ -38,7 +38,7 @@ from training.datasets import load_labelled
 from training.recipe import parse_recipe
 from zoo.card import file_entry, parse_card
 from zoo.evaluation import evaluate
-from zoo.metrics import ThresholdTable, bootstrap_ci, macro_auc
+from zoo.metrics import ThresholdTable
 
 VARIANTS = ("float32", "float16", "int8", "int8-weights")
 #: the variant whose int8 weights sessions fold into float32 kernels at load
@@ -225,7 +225,7 @@ def build_card(
     stub = parse_card(_minimal_card(recipe, positive, data, thresholds, folded=folded))
     report = evaluate(stub, y_val, shipped, threshold=thresholds["default"] if binary else None)
     metrics: dict[str, Any] = {
-        "validation": _with_macro_ci(report["metrics"], y_val, shipped, binary),
+        "validation": report["metrics"],
         "confusion_matrix": report["confusion_matrix"],
         "per_class": report.get("per_class"),
     }
@@ -234,7 +234,7 @@ def build_card(
         test_report = evaluate(
             stub, y_test, test_probabilities, threshold=thresholds["default"] if binary else None
         )
-        metrics["test"] = _with_macro_ci(test_report["metrics"], y_test, test_probabilities, binary)
+        metrics["test"] = test_report["metrics"]
         metrics["test_confusion_matrix"] = test_report["confusion_matrix"]
         metrics["test_per_class"] = test_report.get("per_class")
     metrics["note"] = (
@@ -340,31 +340,6 @@ def _minimal_card(
         "limitations": text.get("limitations", ["Research and teaching only; not for diagnosis."]),
         "file": file_entry(data, opset=OPSET, dequantize_weights_at_load=folded),
         "validation_predictions": "validation.csv",
-    }
-
-
-def _with_macro_ci(
-    metrics: dict[str, Any], y: np.ndarray, probabilities: np.ndarray, binary: bool
-) -> dict[str, Any]:
-    """Multiclass metrics gain a stratified-bootstrap 95% CI of the macro AUC."""
-    if binary:
-        return metrics
-    try:
-        value, low, high = bootstrap_ci(
-            macro_auc,
-            y,
-            probabilities,
-            n_boot=1000,
-        )
-    except ValueError:  # a class missing from the side: no macro AUC
-        return metrics
-    return {
-        **metrics,
-        "macro_auc_ci": {
-            "value": float(value),
-            "ci": [float(low), float(high)],
-            "method": "stratified bootstrap, 1000 resamples of images",
-        },
     }
 
 

@@ -378,11 +378,7 @@ def ood_section(
         batch = _inputs_of(recipe, [_scan_pixels(path) for path in images])
         emb = run_outputs(session, batch)["embedding"]
         own = bool(codes & modalities)
-        rows.append(
-            _flag_row(
-                f"{what}: {len(images)} from ../shared/data/{folder}", detector, emb, batch, own
-            )
-        )
+        rows.append(_flag_row(f"{what}: {len(images)} images", detector, emb, batch, own))
         if not own:
             other.append(detector.flags(emb, batch))
     oddities = _synthetic_oddities(rng)

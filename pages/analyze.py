@@ -1,24 +1,24 @@
-"""Analyze: one scan through one model, with an operating point, a report, a heatmap and a PDF."""
+"""Analyze: one scan through one model, with an operating point, a report, a heatmap and a PDF.
+
+Layout only: the model a scan opens on is ui.choice's rule, the report is
+ui.analyze_view.analysis_view of the result, the figures are ui.figures'.
+"""
 
 import pandas as pd
 import streamlit as st
 
 from ui import charts
+from ui.analyze_view import LEVEL_COLOURS, analysis_view, report_content, validation_table
 from ui.choice import rank_models, scan_modality
 from ui.common import get_registry, model_key, page_setup, require_models, user_action
+from ui.figures import report_figures
 from ui.heatmap import cam_channel, display_image, draw_boxes, overlay
 from ui.inference import provenance, result_card, run_prediction, scan_resemblance
-from ui.pdf import ReportContent, build_report
-from ui.report import (
-    CONFIDENCE_RULE,
-    RISK_RULE,
-    confidence,
-    recommendations,
-    risk_level,
-)
+from ui.pdf import build_report
+from ui.report import DISTANCE_RULE, RISK_RULE
 from ui.scans import summary_rows
-from ui.stats import both_classes, metrics_at, validation_set
-from ui.trust import heatmap_caveat, ood_caption, ood_sentence, sample_boxes, tta_sentence
+from ui.stats import validation_set
+from ui.trust import boxes_caption, heatmap_caveat, sample_boxes
 from ui.widgets import (
     fmt_pct,
     fmt_score,
@@ -32,7 +32,8 @@ from ui.widgets import (
     scan_picker,
 )
 
-LEVEL_COLOURS = {"Low": "green", "Moderate": "orange", "High": "red"}
+#: Heatmap opacity by default: the anatomy stays readable under the map.
+DEFAULT_OPACITY = 0.3
 
 page_setup("Analyze a scan")
 zoo = get_registry()
@@ -63,29 +64,25 @@ with user_action(f"{fit.entry.card.name} could not analyse {upload.name}"):
     prediction = run_prediction(
         *model_key(fit.entry), upload.digest, frame, window, _scan=scan, _registry=zoo
     )
-    # everything below about the result is rendered from the result's own model
-    card = result_card(zoo, prediction)
-modality_ok = fit.fits
+    card = result_card(zoo, prediction)  # everything below names the result's own model
 
 with model_col:
-    out_of_distribution = ood_sentence(prediction, card)
-    if out_of_distribution:
-        st.warning(out_of_distribution, icon=":material/travel_explore:")
     label = label_picker(
         card, scan_key(f"analyze_label_{card.id}", upload), default=prediction.label
     )
     with user_action(f"The validation predictions of {card.name} could not be read", stop=False):
         validation = None
         validation = validation_set(zoo, card.id)
-    table = None
-    if validation is not None and both_classes(validation.binary(label)[0]):
-        table = validation.table(label)
+    table = validation_table(validation, label)
     threshold, point_name = operating_point_control(card, table, "analyze_op")
-    at = metrics_at(table, threshold) if table is not None else None
-    if at is not None:
+    view = analysis_view(
+        card, prediction, label, threshold, point_name, validation, model_fits=fit.fits
+    )
+    if view.at is not None:
         st.caption(
-            f"At t = {threshold:.3f} on the validation set ({len(table)} cases): sensitivity "
-            f"**{fmt_pct(at['sensitivity'])}**, specificity **{fmt_pct(at['specificity'])}**."
+            f"At t = {threshold:.3f} on the validation set ({view.validation_cases} cases): "
+            f"sensitivity **{fmt_pct(view.at['sensitivity'])}**, specificity "
+            f"**{fmt_pct(view.at['specificity'])}**."
         )
     else:
         st.caption(
@@ -93,13 +90,17 @@ with model_col:
             "specificity at this threshold are unknown."
         )
 
-score = float(prediction.probabilities[label])
-level = risk_level(score, threshold)
-conf = None
-if validation is not None and table is not None:
-    conf = confidence(score, threshold, *validation.binary(label))
-
 st.divider()
+if view.flagged:
+    st.error(view.out_of_distribution, icon=":material/travel_explore:")
+    shown = st.toggle(
+        "Show the output anyway (it means nothing for a scan like this)",
+        key=scan_key(f"analyze_show_ood_{card.id}", upload),
+    )
+    if not shown:
+        st.caption(f"Result withheld: {provenance(prediction, card)}.")
+        st.stop()
+
 original, display_scale = display_image(scan.pixels)
 boxes = sample_boxes(upload.digest)
 if boxes:
@@ -125,7 +126,7 @@ with img_heat:
             index=list(card.labels).index(label),
             key=scan_key(f"analyze_map_{card.id}", upload),
         )
-    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="analyze_alpha")
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="analyze_alpha")
     cam = cam_channel(prediction, map_label)
     if cam is None:
         heat_slot.info("This model exports no activation map.")
@@ -137,14 +138,7 @@ with img_heat:
             heatmap,
             width="stretch",
             caption=f"Activation map for '{map_label}' (red = strongest, normalised per map): "
-            "where the model's evidence lies, not a lesion outline."
-            + (
-                " Green: the radiologist's box"
-                + ("es" if len(boxes) > 1 else "")
-                + f" ({', '.join(sorted({b.label for b in boxes}))}) from the NIH data."
-                if boxes
-                else ""
-            ),
+            "where the model's evidence lies, not a lesion outline." + boxes_caption(boxes),
         )
         caveat = heatmap_caveat(card)
         if caveat:
@@ -152,17 +146,13 @@ with img_heat:
 
 st.subheader("Report")
 m1, m2, m3, m4 = st.columns(4)
-m1.metric(f"Risk score: P('{label}')", fmt_score(score, threshold), border=True, height="stretch")
-m2.metric(
-    "Risk level",
-    level,
-    border=True,
-    height="stretch",
-    help="Low < 0.75·t ≤ Moderate < t ≤ High, t the threshold.",
+m1.metric(
+    f"Risk score: P('{label}')", fmt_score(view.score, threshold), border=True, height="stretch"
 )
+m2.metric("Risk level", view.level, border=True, height="stretch", help=RISK_RULE)
 m3.metric(
     "Threshold",
-    fmt_score(threshold, score),
+    fmt_score(threshold, view.score),
     point_name,
     delta_color="off",
     delta_arrow="off",
@@ -170,55 +160,29 @@ m3.metric(
     height="stretch",
 )
 m4.metric(
-    "Confidence",
-    conf.level if conf else "n/a",
+    "Distance to threshold",
+    view.distance.level if view.distance else "n/a",
     border=True,
     height="stretch",
-    help="How far the score is from the threshold on the validation score distribution, "
-    "and the validation PPV/NPV there. Not a probability of being right.",
+    help=DISTANCE_RULE,
 )
 text_col, bars_col = st.columns([3, 2], gap="large")
-advice = recommendations(
-    level,
-    label,
-    confidence_level=conf.level if conf else None,
-    modality_matches=modality_ok,
-    card=card,
-    modality=scan.modality,
-)
-if out_of_distribution:
-    advice.insert(
-        0,
-        "The scan looks unlike this model's training data (out-of-distribution warning): "
-        "do not read its output as meaningful.",
-    )
 with text_col:
     st.markdown(
-        f":{LEVEL_COLOURS[level]}-badge[{level}] Most probable label: **{prediction.label}** · "
-        f"{provenance(prediction, card)} · {prediction.latency_ms:.1f} ms"
+        f":{LEVEL_COLOURS[view.level]}-badge[{view.level}] Most probable label: "
+        f"**{prediction.label}** · {provenance(prediction, card)} · "
+        f"{prediction.latency_ms:.1f} ms"
     )
-    if conf is not None:
-        st.markdown(conf.sentence(label))
-    spread_text = tta_sentence(prediction, label, card)
-    if spread_text:
-        st.markdown(spread_text)
-    st.caption(
-        " ".join(
-            part
-            for part in (
-                f"Probabilities calibrated on validation ({card.calibrator.method})."
-                if not card.calibrator.is_identity
-                else "Probabilities as the model outputs them (no calibration in the card).",
-                ood_caption(prediction),
-            )
-            if part
-        )
-    )
+    if view.distance is not None:
+        st.markdown(view.distance.sentence(label))
+    if view.spread:
+        st.markdown(view.spread)
+    st.caption(view.calibration_note)
     st.markdown("**Recommendations (research use)**")
-    st.markdown("\n".join(f"- {item}" for item in advice))
-    with st.expander("How the risk level and the confidence are computed"):
+    st.markdown("\n".join(f"- {item}" for item in view.advice))
+    with st.expander("How the risk level and the distance to the threshold are computed"):
         st.markdown(RISK_RULE)
-        st.markdown(CONFIDENCE_RULE)
+        st.markdown(DISTANCE_RULE)
 with bars_col:
     st.plotly_chart(
         charts.probability_bars(
@@ -230,31 +194,13 @@ with bars_col:
         key="analyze_bars",
     )
 
-content = ReportContent(
+content = report_content(
+    view,
     file_name=upload.name,
     scan_summary={k: v for k, v in summary_rows(scan, upload.name).items() if k != "file"},
-    card=card,
-    label=label,
-    score=score,
-    threshold=threshold,
-    operating_point=point_name,
-    risk_level=level,
-    predicted_label=prediction.label,
-    probabilities=prediction.probabilities,
-    validation_sensitivity=at["sensitivity"] if at else None,
-    validation_specificity=at["specificity"] if at else None,
-    confidence=" ".join(
-        text.replace("**", "")
-        for text in (conf.sentence(label) if conf else None, spread_text)
-        if text
-    )
-    or None,
-    recommendations=advice,
-    rules=[RISK_RULE, CONFIDENCE_RULE],
-    original=original,
-    processed=processed,
-    heatmap=heatmap,
-    latency_ms=prediction.latency_ms,
+    images={"original": original, "processed": processed, "heatmap": heatmap},
+    figures=report_figures(zoo, card.id),
+    rules=[RISK_RULE, DISTANCE_RULE],
 )
 stem = upload.name.rsplit(".", 1)[0][:40] or "scan"
 st.download_button(

@@ -1,11 +1,10 @@
 """Home: what MedZoo is, the zoo at a glance, how to start."""
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from ui.common import NO_MODELS, get_registry, page_setup
+from ui.figures import auc_of
 
 page_setup("MedZoo")
 st.markdown(
@@ -13,29 +12,9 @@ st.markdown(
     "clinicians-in-training: upload a scan, see what several models say and why, explore "
     "decision thresholds and compare models with honest statistics."
 )
-st.warning(
-    "Research and teaching only: not a medical device, not for diagnosis. Scores are model "
-    "outputs on small public data sets, not clinical findings.",
-    icon=":material/warning:",
-)
-
 zoo = get_registry()
 for folder, problem in zoo.problems.items():
     st.error(f"Model folder `{folder}` was skipped: {problem}")
-
-
-def _auc(card, side: str) -> str:
-    """The card's headline AUC on ``side`` ("validation" or "test") with its 95% CI."""
-    metrics = card.metrics.get(side) if isinstance(card.metrics, dict) else None
-    if not isinstance(metrics, dict):
-        return "n/a"
-    auc = metrics.get("auc") or metrics.get("macro_auc_ci") or {"value": metrics.get("macro_auc")}
-    value, ci = auc.get("value"), auc.get("ci")
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        return "n/a"
-    if ci and all(isinstance(v, int | float) and math.isfinite(v) for v in ci):
-        return f"{value:.3f} ({ci[0]:.3f}–{ci[1]:.3f})"
-    return f"{value:.3f}"
 
 
 st.subheader("The zoo at a glance")
@@ -51,8 +30,8 @@ else:
                 "id": card.id,
                 "modality": ", ".join(card.modalities),
                 "task": f"{card.task}: {', '.join(card.labels)}",
-                "test AUC (95% CI)": _auc(card, "test"),
-                "validation AUC (95% CI)": _auc(card, "validation"),
+                "test AUC (95% CI)": auc_of(zoo, card.id, "test"),
+                "validation AUC (95% CI)": auc_of(zoo, card.id, "validation"),
                 "size (MB)": round(card.file.bytes / 1e6, 2),
                 "latency (ms)": card.latency_ms,
             }
@@ -72,8 +51,9 @@ else:
         },
     )
     st.caption(
-        "AUC with its 95% CI from each model's card (DeLong; multiclass models: macro "
-        "one-vs-rest AUC with a bootstrap CI). Test images were held out until export; "
+        "AUC with its 95% CI on the served (calibrated) probabilities the card ships for each "
+        "side (DeLong; multiclass models: macro one-vs-rest AUC with a bootstrap CI), the "
+        "same figures every page shows. Test images were held out until export; "
         "validation images also chose the training epoch and the threshold, so validation "
         "figures are optimistic. Latency: CPU, one scan, as measured at export."
     )

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import NO_MODELS, get_registry, page_setup
+from ui.figures import SIDES, held_out_report, operating_point_rows, report_figures
 from ui.trust import ood_rows, readable_card, trust_summary_lines
 from ui.widgets import key_values
 
@@ -85,8 +86,9 @@ st.dataframe(summary, hide_index=True)
 for i, entry in enumerate(zoo.entries()):
     card = entry.card
     with st.expander(f"**{card.name}** — `{card.id}` v{card.version}", expanded=i == 0):
-        st.markdown(f"**Intended use.** {card.intended_use}")
-        st.markdown("**Limitations**\n" + "\n".join(f"- {item}" for item in card.limitations))
+        prose = report_figures(zoo, card.id)
+        st.markdown(f"**Intended use.** {prose['intended_use']}")
+        st.markdown("**Limitations**\n" + "\n".join(f"- {item}" for item in prose["limitations"]))
         left, right = st.columns(2)
         with left:
             st.markdown("**Model**")
@@ -123,7 +125,7 @@ for i, entry in enumerate(zoo.entries()):
             split = data.get("split", {})
             key_values(
                 {
-                    "source": str(data.get("source")),
+                    "source": prose["training_source"],
                     "licence": str(data.get("licence")),
                     "citation": str(data.get("citation")),
                     "split": split.get("method", str(split))
@@ -141,24 +143,26 @@ for i, entry in enumerate(zoo.entries()):
                     table = table.astype(str) + " (" + g.astype(str) + ")"
                     st.caption("Images per split and label (independent groups in brackets)")
                 st.dataframe(table, width="stretch")
-            st.markdown("**Operating points**")
-            points = {"default": card.default_threshold, **card.operating_points}
-            st.dataframe(
-                pd.DataFrame({"operating point": list(points), "threshold": list(points.values())}),
-                hide_index=True,
-            )
+            st.markdown("**Operating points** (validation, served probabilities)")
+            st.dataframe(pd.DataFrame(operating_point_rows(zoo, card.id)), hide_index=True)
             chosen_by = card.raw.get("thresholds", {}).get("chosen_by")
             if chosen_by:
                 st.caption(f"Default threshold chosen by: {chosen_by}")
         metrics = card.metrics if isinstance(card.metrics, dict) else {}
-        st.markdown("**Metrics (from the card)**")
-        table = sides_table(metrics)
+        served = {side: held_out_report(zoo, card.id, side) for side in SIDES}
+        st.markdown(
+            "**Metrics** (served probabilities"
+            + (
+                f", at the default threshold {card.default_threshold:.3f})"
+                if card.is_binary
+                else ")"
+            )
+        )
+        table = sides_table({side: r["metrics"] for side, r in served.items() if r})
         if table is None:
-            st.caption("The card reports no metrics.")
+            st.caption("The card ships no held-out predictions: no figures for this model.")
         else:
             st.dataframe(table, hide_index=True)
-            if metrics.get("note"):
-                st.caption(str(metrics["note"]))
         for key, section in metrics.items():
             if key.endswith("_vs_rest") and isinstance(section, dict):
                 threshold = section.get("threshold")

@@ -11,9 +11,9 @@ import streamlit as st
 from ui import charts
 from ui.analysis import _ci, _num
 from ui.common import get_registry, model_label, page_setup, require_models, user_action
-from ui.report import MIN_COST, operating_points
+from ui.report import MIN_COST, operating_points, unreachable_points
 from ui.stats import both_classes, metrics_at, validation_set
-from ui.widgets import label_picker
+from ui.widgets import label_picker, unreachable_note
 
 CUSTOM = "Custom"
 
@@ -79,7 +79,10 @@ with c3:
         f"the validation set has {100 * sample_prevalence:.1f}%.",
     )
 points = operating_points(table, card, cost_ratio=float(cost))
+unreachable = unreachable_points(table, cost_ratio=float(cost))
 start = "Card default" if "Card default" in points else "Youden" if "Youden" in points else CUSTOM
+if st.session_state.get(preset_key) not in (None, CUSTOM, *points):
+    st.session_state[preset_key] = start  # a cost ratio made the chosen point unreachable
 st.session_state.setdefault(preset_key, start)
 st.session_state.setdefault(slider_key, float(points.get(start, 0.5)))
 with c1:
@@ -90,6 +93,7 @@ with c1:
         key=preset_key,
         format_func=lambda n: n if n == CUSTOM else f"{n} ({points[n]:.3f})",
     )
+    unreachable_note(unreachable)
 if preset != CUSTOM and st.session_state.get(slider_key) != points[preset]:
     st.session_state[slider_key] = points[preset]  # before the slider exists in this run
 

@@ -73,6 +73,17 @@ class ReportContent:
     heatmap: np.ndarray | None  # uint8 RGB
     latency_ms: float | None = None
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Which model produced the result (from the result, never from a widget).
+    model_version: str = ""
+    model_sha256: str = ""
+    #: The out-of-distribution warning, when the scan was flagged: the report's first line.
+    out_of_distribution: str | None = None
+    #: From :mod:`ui.figures`: the same figures and prose every page shows.
+    validation_auc: str = "n/a"
+    test_auc: str = "n/a"
+    limitations: Sequence[str] = ()
+    training_source: str = "n/a"
+    intended_use: str = ""
 
 
 class _Report(FPDF):
@@ -162,10 +173,24 @@ def build_report(content: ReportContent) -> bytes:
         new_y=YPos.NEXT,
     )
 
+    if content.out_of_distribution:
+        pdf.set_font("helvetica", "B", 11)
+        pdf.set_text_color(150, 0, 0)
+        pdf.multi_cell(
+            0,
+            5.5,
+            latin1(f"FLAGGED: out of distribution. {content.out_of_distribution}"),
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        pdf.set_text_color(0, 0, 0)
+
     _heading(pdf, "Result")
     _pairs(
         pdf,
         [
+            ("Model", f"{card.name} ({card.id} v{content.model_version})"),
+            ("Model file SHA-256", content.model_sha256),
             ("Label of interest", content.label),
             ("Risk score (0-1)", f"{content.score:.3f}"),
             ("Threshold", f"{content.threshold:.3f} ({content.operating_point})"),
@@ -203,30 +228,23 @@ def build_report(content: ReportContent) -> bytes:
         _paragraph(pdf, rule, size=9)
 
     _heading(pdf, "Model card summary")
-    validation = card.metrics.get("validation", {}) if isinstance(card.metrics, dict) else {}
-    auc = validation.get("auc") if isinstance(validation, dict) else None
-    auc_text = "n/a"
-    if isinstance(auc, dict) and isinstance(auc.get("value"), int | float):
-        ci = auc.get("ci") or [float("nan"), float("nan")]
-        auc_text = f"{auc['value']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}, {auc.get('method', '')})"
     data = card.training_data
     _pairs(
         pdf,
         [
-            ("Model", f"{card.name} ({card.id} v{card.version})"),
             ("Task", f"{card.task}: {', '.join(card.labels)}"),
             ("Modality / body part", f"{', '.join(card.modalities)} / {card.body_part}"),
             ("Architecture", str(card.architecture.get("name", "n/a"))),
-            ("Training data", str(data.get("source", "n/a"))),
+            ("Training data", content.training_source),
             ("Licence", str(data.get("licence", "n/a"))),
-            ("Validation AUC", auc_text),
-            ("Intended use", card.intended_use),
-            ("SHA-256", card.file.sha256),
+            ("Held-out test AUC (95% CI)", content.test_auc),
+            ("Validation AUC (95% CI)", content.validation_auc),
+            ("Intended use", content.intended_use),
         ],
     )
     pdf.set_font("helvetica", "B", 10)
     pdf.cell(0, 6, "Limitations", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    for item in card.limitations:
+    for item in content.limitations:
         _paragraph(pdf, f"- {item}")
 
     pdf.ln(3)

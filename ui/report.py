@@ -1,19 +1,9 @@
 """The single-scan report: risk level, a confidence estimate, operating points, advice.
 
-Rules, stated here once and shown in the app:
-
-- **Risk level** compares the score ``s`` (the model's probability for the label of
-  interest) with the decision threshold ``t``: Low when ``s < 0.75·t``, Moderate when
-  ``0.75·t ≤ s < t``, High when ``s ≥ t``. It is a restatement of the score against the
-  threshold, not a calibrated clinical risk.
-- **Confidence** is not the probability that the result is right. It has two parts, both
-  from the model's validation predictions: the *validation PPV* (scan at or above the
-  threshold) or *NPV* (below it) with its Wilson 95% CI, i.e. how often validation cases on
-  the same side of the threshold truly had (or lacked) the label; and the *margin*, the share
-  of validation scores lying between this score and the threshold (how far the score is from
-  the threshold, measured on the validation score distribution). The level is High when the
-  margin is at least 25%, Moderate from 10%, Low below (close to the threshold, where a small
-  change in the image or the threshold flips the call).
+Rules, stated here once (:data:`RISK_RULE`, :data:`DISTANCE_RULE`) and shown in the app and
+the PDF. The level, the distance and the advice are computed from the same score and
+threshold by :func:`risk_level`, :func:`confidence` and :func:`recommendations`, whose
+wording is written so that they cannot contradict each other.
 """
 
 from __future__ import annotations
@@ -28,28 +18,41 @@ from zoo.card import ModelCard
 from zoo.metrics import ThresholdTable, wilson_interval
 
 MODERATE_FRACTION = 0.75
+#: Shares of validation scores between a score and the threshold: below NEAR the call could
+#: flip with a small change; from FAR on the score is well away from the threshold.
+NEAR, FAR = 0.10, 0.25
 MIN_COST = "Min cost (FN:FP ratio)"
+LEVELS = ("Low", "Borderline", "High")
 RISK_RULE = (
-    "Risk level against the threshold t: **Low** if score < 0.75·t, **Moderate** if "
-    "0.75·t ≤ score < t, **High** if score ≥ t. It restates the score relative to the "
-    "threshold; it is not a calibrated clinical risk."
+    "Risk level against the threshold t: **High** if the score is ≥ t; **Borderline** if it "
+    "is below t but near it (fewer than 10% of validation scores lie between the score and "
+    "t; without validation predictions: score ≥ 0.75·t); **Low** otherwise. It restates the "
+    "score relative to the threshold; it is not a calibrated clinical risk."
 )
-CONFIDENCE_RULE = (
-    "Confidence is not the chance that the result is right. It reports (1) the validation "
-    "PPV (if the score is at or above the threshold) or NPV (if below): how often validation "
-    "cases on the same side of the threshold truly had, or lacked, the label, with a Wilson "
-    "95% CI; and (2) the margin: the share of validation scores that lie between this score "
-    "and the threshold. Level: High if the margin is ≥ 25%, Moderate if ≥ 10%, Low otherwise."
+DISTANCE_RULE = (
+    "Distance to the threshold: the share of validation scores lying between this score and "
+    "t. **Near** below 10% (a small change in the image or the threshold could flip the "
+    "call), **Moderate** from 10%, **Far** from 25%. Beside it, the validation PPV (score ≥ t) "
+    "or NPV (score < t) with its Wilson 95% CI: how often validation cases on the same side "
+    "of the threshold truly had, or lacked, the label. Neither is the chance of being right."
 )
 
 
-def risk_level(score: float, threshold: float) -> str:
-    """Low / Moderate / High of ``score`` against ``threshold`` (see the module docstring)."""
+def risk_level(score: float, threshold: float, margin: float | None = None) -> str:
+    """Low / Borderline / High of ``score`` against ``threshold`` (:data:`RISK_RULE`);
+    ``margin`` is the share of validation scores between them, when known."""
     if score >= threshold:
         return "High"
+    if margin is not None:
+        return "Borderline" if margin < NEAR else "Low"
     if score >= MODERATE_FRACTION * threshold - 1e-12:  # 0.75 * 0.4 is 0.30000000000000004
-        return "Moderate"
+        return "Borderline"
     return "Low"
+
+
+def distance_level(margin: float) -> str:
+    """Near / Moderate / Far (:data:`DISTANCE_RULE`)."""
+    return "Far" if margin >= FAR else "Moderate" if margin >= NEAR else "Near"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Confidence:
     successes: int
     total: int
     margin: float  # share of validation scores between the score and the threshold
-    level: str
+    level: str  # distance_level(margin): Near / Moderate / Far
 
     @property
     def name(self) -> str:
@@ -77,9 +80,10 @@ class Confidence:
                 f"{truth} ({self.name} {self.predictive_value:.0%}, 95% CI "
                 f"{self.ci[0]:.0%}–{self.ci[1]:.0%})"
             )
+        where = {"Near": "Near the threshold", "Moderate": "Some way from the threshold"}
         return (
-            f"{self.level} confidence: {self.margin:.0%} of validation scores lie between this "
-            f"score and the threshold; {pv}."
+            f"{where.get(self.level, 'Far from the threshold')}: {self.margin:.0%} of "
+            f"validation scores lie between this score and the threshold; {pv}."
         )
 
 
@@ -100,10 +104,67 @@ def confidence(
     ci = wilson_interval(successes, total) if total else (math.nan, math.nan)
     low, high = sorted((score, threshold))
     margin = float(np.mean((s >= low) & (s < high))) if len(s) else 0.0
-    level = "High" if margin >= 0.25 else "Moderate" if margin >= 0.10 else "Low"
+    level = distance_level(margin)
     return Confidence(
         positive, value, (float(ci[0]), float(ci[1])), successes, total, margin, level
     )
+
+
+def recommendations(
+    level: str,
+    label: str,
+    *,
+    confidence_level: str | None,
+    modality_matches: bool,
+    card: ModelCard,
+    modality: str | None = None,
+) -> list[str]:
+    """Research-use next steps for a report (never clinical advice).
+
+    ``level`` and ``confidence_level`` come from :func:`risk_level` and :func:`confidence`
+    on the same score and threshold, so the sentences agree: "near the threshold" is said
+    once, by the level (Borderline) or by the distance (Near) of a High score.
+    """
+    items: list[str] = []
+    if level == "High":
+        items.append(
+            f"The model scores this scan at or above its threshold for '{label}'. In a research "
+            "or teaching setting, compare with the reference standard (an expert read or the "
+            "data set's label) before drawing any conclusion."
+        )
+        if confidence_level == "Near":
+            items.append(
+                "The score lies near the threshold on the validation distribution: a small "
+                "change in the image or the threshold could flip the call."
+            )
+    elif level == "Borderline":
+        items.append(
+            f"The score is below the threshold for '{label}' but near it: treat it as "
+            "borderline, and look at how the call changes with the operating point."
+        )
+    else:
+        items.append(
+            f"The score is below the threshold for '{label}'. A score below the threshold "
+            "does not rule anything out: the model only knows its training data."
+        )
+    items.append(
+        "Check the heatmap: attention on text labels, tubes, borders or outside the anatomy "
+        "suggests a shortcut rather than a finding."
+    )
+    if not modality_matches:
+        items.append(
+            f"This model was trained on {', '.join(card.modalities)} {card.body_part} images "
+            "and the scan does not look like one: its output is outside its intended use."
+        )
+    items.append(
+        "Research and teaching only: this output is not a diagnosis and must not guide "
+        "patient care."
+    )
+    return items
+
+
+#: Shown for an operating point that no threshold reaches on validation.
+NOT_REACHABLE = "not reachable"
 
 
 def operating_points(
@@ -112,11 +173,14 @@ def operating_points(
     *,
     cost_ratio: float | None = None,
 ) -> dict[str, float]:
-    """Named thresholds: from the validation table when there is one, else from the card.
+    """Named thresholds that validation can reach: from the validation table when there is
+    one, else from the card.
 
     Keys: ``Card default`` (binary cards), ``Youden``, ``Sensitivity 90%``/``95%``,
-    ``Specificity 90%``/``95%`` and, given ``cost_ratio``, :data:`MIN_COST`.
-    Undefined points (a single-class validation set) are left out.
+    ``Specificity 90%``/``95%`` and, given ``cost_ratio``, :data:`MIN_COST`. Points no
+    threshold reaches with at least one case called positive (see :func:`unreachable_points`)
+    and undefined ones (a single-class validation set) are left out: a "Specificity 95%"
+    at t = 1.000 that calls nothing positive is not an operating point.
     """
     points: dict[str, float] = {}
     if card.is_binary:
@@ -133,6 +197,25 @@ def operating_points(
             for key, value in card.operating_points.items():
                 points[names.get(key, key.replace("_", " ").capitalize())] = value
         return points
+    for name, value in _computed_points(table, cost_ratio).items():
+        if math.isfinite(value):
+            points[name] = float(value)
+    return points
+
+
+def unreachable_points(
+    table: ThresholdTable | None, *, cost_ratio: float | None = None
+) -> list[str]:
+    """Operating points that only "call nothing positive" reaches on validation (their
+    threshold would be above every score): shown as :data:`NOT_REACHABLE`."""
+    if table is None:
+        return []
+    return [
+        name for name, value in _computed_points(table, cost_ratio).items() if value == math.inf
+    ]
+
+
+def _computed_points(table: ThresholdTable, cost_ratio: float | None) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         computed = {
@@ -144,62 +227,4 @@ def operating_points(
         }
         if cost_ratio is not None:
             computed[MIN_COST] = table.min_cost_threshold(cost_fn_fp_ratio=cost_ratio)
-    for name, value in computed.items():
-        if math.isfinite(value):
-            points[name] = float(value)
-        elif value == math.inf:  # "call nothing positive": show as 1.0
-            points[name] = 1.0
-    return points
-
-
-def recommendations(
-    level: str,
-    label: str,
-    *,
-    confidence_level: str | None,
-    modality_matches: bool,
-    card: ModelCard,
-    modality: str | None = None,
-) -> list[str]:
-    """Research-use next steps for a report (never clinical advice)."""
-    items: list[str] = []
-    if level == "High":
-        items.append(
-            f"The model scores this scan at or above its threshold for '{label}'. In a research "
-            "or teaching setting, compare with the reference standard (an expert read or the "
-            "data set's label) before drawing any conclusion."
-        )
-    elif level == "Moderate":
-        items.append(
-            f"The score is below the threshold for '{label}' but within 25% of it: treat it as "
-            "borderline and look at how the call changes with the operating point."
-        )
-    else:
-        items.append(
-            f"The score is well below the threshold for '{label}'. A low score does not rule "
-            "anything out: the model only knows its training data."
-        )
-    items.append(
-        "Check the heatmap: attention on text labels, tubes, borders or outside the anatomy "
-        "suggests a shortcut rather than a finding."
-    )
-    if confidence_level == "Low":
-        items.append(
-            "The score lies close to the threshold on the validation distribution: small "
-            "changes in the image or the threshold could flip the call."
-        )
-    if not modality_matches and modality == "OT":
-        items.append(
-            f"Image files carry no modality: this model expects {', '.join(card.modalities)} "
-            f"{card.body_part} images, so confirm that the scan is one before reading its output."
-        )
-    elif not modality_matches:
-        items.append(
-            f"This model was trained on {', '.join(card.modalities)} {card.body_part} images; "
-            "its output on this scan is outside its intended use."
-        )
-    items.append(
-        "Research and teaching only: this output is not a diagnosis and must not guide "
-        "patient care."
-    )
-    return items
+    return computed

@@ -439,3 +439,12 @@ def readable_card(raw: Mapping[str, Any]) -> dict[str, Any]:
             for key, value in ood.items()
         }
     return card
+
+
+def boxes_caption(boxes: list[Box]) -> str:
+    """The heatmap caption's note on the radiologist boxes drawn over it ('' without any)."""
+    if not boxes:
+        return ""
+    kinds = ", ".join(sorted({box.label for box in boxes}))
+    plural = "es" if len(boxes) > 1 else ""
+    return f" Green: the radiologist's box{plural} ({kinds}) from the NIH data."

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.choice import UNTAGGED, ModelFit, declared_kind
 from ui.common import model_label, user_action
-from ui.report import operating_points
+from ui.report import NOT_REACHABLE, operating_points, unreachable_points
 from ui.scans import (
     FILE_WINDOW,
     MINMAX_WINDOW,
@@ -175,6 +175,7 @@ def operating_point_control(
     points = operating_points(table, card)
     if not points:
         points = {"0.5": 0.5}
+    unreachable_note(unreachable_points(table))
     ordered = sorted(points.items(), key=lambda kv: (-kv[1], kv[0]))
     names = [name for name, _ in ordered]
     default = (
@@ -207,6 +208,15 @@ def operating_point_control(
         "to the right the threshold is lower, so more cases are called positive.",
     )
     return float(points[name]), name
+
+
+def unreachable_note(names: list[str]) -> None:
+    """Operating points that validation cannot reach, said as such (never t = 1.000)."""
+    if names:
+        st.caption(
+            f"{', '.join(names)}: {NOT_REACHABLE} on the validation set (only calling no "
+            "case positive gets there), so they are not offered."
+        )
 
 
 def fmt_pct(value: float | None) -> str:

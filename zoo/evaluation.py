@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from zoo.card import ModelCard
+from zoo.metrics.bootstrap import bootstrap_ci
 from zoo.metrics.calibration import brier_score, expected_calibration_error, top_label_ece
 from zoo.metrics.delong import auc_ci_delong
 from zoo.metrics.multiclass import confusion_matrix, macro_auc, one_vs_rest_auc, per_class_metrics
@@ -91,6 +92,9 @@ def _multiclass(
         "accuracy": _proportion(correct, len(y_true), alpha),
         "macro_auc": macro_auc(y_true, probabilities),
     }
+    interval = macro_auc_ci(y_true, probabilities)
+    if interval is not None:
+        metrics["macro_auc_ci"] = interval
     for index, label in enumerate(card.labels):
         y = (y_true == index).astype(np.int64)
         if 0 < y.sum() < len(y):
@@ -117,6 +121,26 @@ def _multiclass(
         "metrics": _jsonable(metrics),
         "per_class": _jsonable(per_class),
         "confusion_matrix": confusion_matrix(y_true, predicted, n_classes).tolist(),
+    }
+
+
+#: Resamples of the macro AUC's bootstrap CI (export and the app use the same).
+MACRO_AUC_RESAMPLES = 1000
+
+
+def macro_auc_ci(
+    y_true: np.ndarray, probabilities: np.ndarray, n_boot: int = MACRO_AUC_RESAMPLES
+) -> dict[str, Any] | None:
+    """The macro one-vs-rest AUC with a stratified-bootstrap 95% CI; None when a class is
+    missing from the set (no macro AUC)."""
+    try:
+        value, low, high = bootstrap_ci(macro_auc, y_true, probabilities, n_boot=n_boot)
+    except ValueError:
+        return None
+    return {
+        "value": float(value),
+        "ci": [float(low), float(high)],
+        "method": f"stratified bootstrap, {n_boot} resamples of images",
     }
 
 

@@ -129,12 +129,25 @@ class Registry:
         return matching + [e for e in self._entries.values() if e not in matching]
 
     def validation_predictions(self, model_id: str) -> ValidationPredictions:
+        """The served (calibrated) probabilities on the model's validation side."""
+        return self.held_out_predictions(model_id, "validation")
+
+    def held_out_predictions(self, model_id: str, side: str) -> ValidationPredictions:
+        """The served (calibrated) probabilities on the ``validation`` or ``test`` side, as
+        the card ships them (``validation_predictions`` / ``test_predictions``)."""
         entry = self.get(model_id)
-        if not entry.card.validation_predictions:
-            raise CardError(f"model {model_id!r} ships no validation predictions")
-        raw = read_validation_predictions(
-            entry.directory / entry.card.validation_predictions, entry.card.labels
+        if side not in ("validation", "test"):
+            raise ValueError(f"side must be 'validation' or 'test', got {side!r}")
+        name = (
+            entry.card.validation_predictions
+            if side == "validation"
+            else entry.card.raw.get("test_predictions")
         )
+        if not name or not isinstance(name, str):
+            raise CardError(f"model {model_id!r} ships no {side} predictions")
+        if Path(name).name != name:
+            raise CardError(f"model {model_id!r}: {side} predictions must lie beside the card")
+        raw = read_validation_predictions(entry.directory / name, entry.card.labels)
         return replace(
             raw,
             probabilities=entry.card.calibrate(raw.probabilities),

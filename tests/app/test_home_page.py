@@ -22,20 +22,25 @@ def test_home_without_models_says_how_to_get_some(tmp_path, monkeypatch):
 
 
 def test_home_shows_auc_ci_links_and_broken_cards(zoo_dir, monkeypatch):
-    import json
+    # the AUC is computed from the validation predictions the card ships (one function
+    # for every page), not copied from a number typed into the card
+    from ui.figures import headline_auc
+    from zoo.evaluation import evaluate
+    from zoo.registry import Registry
 
-    card_path = zoo_dir / "binary-test" / "card.json"
-    card = json.loads(card_path.read_text())
-    card["metrics"] = {"validation": {"auc": {"value": 0.91, "ci": [0.85, 0.96]}}}
-    card_path.write_text(json.dumps(card))
+    registry = Registry(zoo_dir)
+    predictions = registry.validation_predictions("binary-test")
+    expected = headline_auc(
+        evaluate(registry.card("binary-test"), predictions.y_true, predictions.probabilities)
+    )
     (zoo_dir / "broken").mkdir()
     (zoo_dir / "broken" / "card.json").write_text("{")
     monkeypatch.setenv("MEDZOO_MODELS_DIR", str(zoo_dir))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     table = at.dataframe[0].value.set_index("id")
-    assert table.loc["binary-test", "validation AUC (95% CI)"] == "0.910 (0.850–0.960)"
-    assert table.loc["multi-test", "validation AUC (95% CI)"] == "n/a"
+    assert table.loc["binary-test", "validation AUC (95% CI)"] == expected != "n/a"
+    assert table.loc["binary-test", "test AUC (95% CI)"] == "n/a"  # it ships no test side
     assert any("broken" in e.value for e in at.error)
     links = [link.proto.page for link in at.get("page_link")]
     assert links == ["analyze", "compare", "thresholds", "metrics", "batch", "model_zoo"]

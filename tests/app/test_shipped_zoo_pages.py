@@ -80,12 +80,19 @@ def _analyze(open_page, sample: str, model_id: str):
     return ok(at.run())
 
 
-def test_a_wrong_modality_upload_gets_the_out_of_distribution_warning(open_page):
+def test_an_out_of_distribution_scan_gets_no_confident_report(open_page):
     # a brain MRI sent to the chest X-ray model: the modality tag cannot say so (JPEG),
-    # the out-of-distribution score does
+    # the out-of-distribution score does, and the result stays collapsed until asked for
     at = _analyze(open_page, "mri_brain_glioma.jpg", "multiclass-cxr")
-    assert any("looks unlike the images" in w.value for w in at.warning), texts(at)
-    assert "Out-of-distribution score" in texts(at)
+    assert any("looks unlike the images" in e.value for e in at.error), texts(at)
+    assert "Result withheld" in captions(at)
+    assert not at.metric and not at.get("download_button")
+    keyed(at.toggle, "analyze_show_ood_multiclass-cxr").set_value(True)
+    ok(at.run())
+    assert at.metric and at.get("download_button")
+    assert "Out-of-distribution score" in captions(at)
+    advice = next(m.value for m in at.markdown if m.value.startswith("- "))
+    assert advice.startswith("- The scan looks unlike this model's training data")
 
 
 def test_an_own_kind_upload_gets_no_out_of_distribution_warning(open_page):

@@ -199,14 +199,27 @@ def test_draw_boxes_checks_its_input():
     [
         (0.0, "Low"),
         (0.299, "Low"),
-        (0.3, "Moderate"),
-        (0.399, "Moderate"),
+        (0.3, "Borderline"),
+        (0.399, "Borderline"),
         (0.4, "High"),
         (1.0, "High"),
     ],
 )
 def test_risk_level_rule(score, level):
-    assert risk_level(score, 0.4) == level
+    assert risk_level(score, 0.4) == level  # without validation predictions: 0.75·t
+
+
+@pytest.mark.parametrize(
+    ("score", "margin", "level"),
+    [
+        (0.5, 0.0, "High"),
+        (0.39, 0.05, "Borderline"),
+        (0.1, 0.099, "Borderline"),
+        (0.39, 0.1, "Low"),
+    ],
+)
+def test_risk_level_from_the_validation_margin(score, margin, level):
+    assert risk_level(score, 0.4, margin) == level
 
 
 def test_confidence_reports_predictive_value_and_margin():
@@ -215,10 +228,10 @@ def test_confidence_reports_predictive_value_and_margin():
     high = confidence(0.95, 0.5, y, s)
     assert high.positive and high.name == "PPV"
     assert (high.successes, high.total) == (4, 5)
-    assert high.margin == pytest.approx(0.5) and high.level == "High"
+    assert high.margin == pytest.approx(0.5) and high.level == "Far"
     near = confidence(0.49, 0.5, y, s)
-    assert not near.positive and near.name == "NPV" and near.level == "Low"
-    assert "NPV" in near.sentence("abnormal")
+    assert not near.positive and near.name == "NPV" and near.level == "Near"
+    assert "NPV" in near.sentence("abnormal") and near.sentence("abnormal").startswith("Near the")
 
 
 def test_operating_points_from_the_table_and_from_the_card(zoo_dir):
@@ -237,12 +250,28 @@ def test_operating_points_from_the_table_and_from_the_card(zoo_dir):
 def test_recommendations_mention_modality_and_stay_research_only(zoo_dir):
     card = Registry(zoo_dir).card("binary-test")
     items = recommendations(
-        "High", "abnormal", confidence_level="Low", modality_matches=False, card=card
+        "High", "abnormal", confidence_level="Near", modality_matches=False, card=card
     )
     text = " ".join(items)
     assert "outside its intended use" in text
     assert "not a diagnosis" in text
-    assert "close to the threshold" in text
+    assert "could flip the call" in text
+
+
+@pytest.mark.parametrize("level", ["Low", "Borderline", "High"])
+@pytest.mark.parametrize("distance", ["Near", "Moderate", "Far", None])
+def test_the_words_of_a_report_never_contradict_each_other(zoo_dir, level, distance):
+    # "well below the threshold" beside "close to the threshold… could flip" once shipped
+    card = Registry(zoo_dir).card("binary-test")
+    items = recommendations(
+        level, "abnormal", confidence_level=distance, modality_matches=True, card=card
+    )
+    text = " ".join(items)
+    assert "well below" not in text
+    assert sum("near" in item or "could flip" in item for item in items) <= 1  # said once
+    if level == "Low":
+        assert "near" not in text and "could flip" not in text
+    assert ("at or above" in text) == (level == "High")
 
 
 def test_scores_are_shown_with_enough_decimals():

@@ -79,9 +79,13 @@ def picked_model(page) -> str:
     return next(m for m in MODEL_IDS if f"({m}," in text)
 
 
+REPORT_LINE = re.compile(r"Most probable label|Result withheld")
+
+
 def reported_model(page) -> str:
-    """The model id the report's provenance line names."""
-    line = page.get_by_text(re.compile(r"Most probable label")).first.inner_text()
+    """The model id the report's provenance line names (or, for a scan flagged out of
+    distribution, the line that says its result is withheld)."""
+    line = page.get_by_text(REPORT_LINE).first.inner_text()
     return next(m for m in MODEL_IDS if f"({m} v" in line)
 
 
@@ -96,7 +100,7 @@ def check(page, kind: str | None = None) -> str:
     seen: tuple[str, str] | None = None
     while True:
         settle(page)
-        page.get_by_text("Report", exact=True).wait_for()
+        page.get_by_text(REPORT_LINE).first.wait_for()
         no_exception(page)
         now = (picked_model(page), reported_model(page))
         if now == seen or time.monotonic() > deadline:

@@ -31,7 +31,14 @@ def test_documented_counts(shared_data: Path):
         "malignant": 403,
     }
     brain = load_shared_brain_mri(shared_data / "brain_mri")
-    assert brain.counts() == {"glioma": 220, "meningioma": 209, "notumor": 318, "pituitary": 228}
+    # ../shared/data/README.md: the Testing split (975) plus the Training split (5,036)
+    assert brain.counts() == {
+        "glioma": 1478,
+        "meningioma": 1422,
+        "notumor": 1572,
+        "pituitary": 1539,
+    }
+    assert len(brain.labels) == 6011
     tb = load_shared_tb_xray(shared_data / "tb_xray")
     assert tb.counts() == {"normal": 531, "tuberculosis": 521}
     tinted = tb.metadata["tinted"].to_numpy() == 1

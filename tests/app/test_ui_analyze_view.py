@@ -1,0 +1,88 @@
+"""ui.analyze_view: the Analyze report as a pure function of the result (no Streamlit)."""
+
+import dataclasses
+import numpy as np
+import pytest
+
+from ui import pdf
+from ui.analyze_view import analysis_view, report_content
+from ui.stats import ScoredSet
+from zoo.imaging import load_scan
+from zoo.registry import Registry
+from zoo.runtime import predict
+
+
+@pytest.fixture
+def binary(zoo_dir):
+    registry = Registry(zoo_dir)
+    card = registry.card("binary-test")
+    scan = load_scan(_png(), filename="a.png")
+    (prediction,) = predict("binary-test", [scan], registry=registry, keep_preprocessed=True)
+    validation = ScoredSet.from_validation(card, registry.validation_predictions("binary-test"))
+    return registry, card, prediction, validation
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((40, 40), 200, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_view_names_the_model_that_produced_the_result(binary, zoo_dir):
+    _, card, prediction, validation = binary
+    other = Registry(zoo_dir).card("multi-test")
+    with pytest.raises(ValueError, match="cannot be shown as multi-test"):
+        analysis_view(other, prediction, "pneumonia", 0.5, "x", None, model_fits=True)
+    view = analysis_view(
+        card, prediction, "abnormal", 0.5, "Card default", validation, model_fits=True
+    )
+    assert view.card.id == prediction.model_id == "binary-test"
+    assert prediction.model_sha256 == card.file.sha256 and prediction.model_version == card.version
+    assert view.level in ("Low", "Borderline", "High") and view.distance is not None
+    assert view.at is not None and view.validation_cases == len(validation.case_ids)
+
+
+def test_level_and_distance_come_from_the_same_margin(binary):
+    _, card, prediction, validation = binary
+    score = prediction.probabilities["abnormal"]
+    for threshold in (0.0, max(0.0, score - 1e-6), score + 1e-6, 1.0):
+        view = analysis_view(
+            card, prediction, "abnormal", threshold, "t", validation, model_fits=True
+        )
+        if view.level == "Borderline":
+            assert view.distance.level == "Near"
+        if view.level == "Low":
+            assert view.distance.level != "Near"
+
+
+def test_a_flagged_scan_puts_the_flag_first_in_view_and_pdf(binary, monkeypatch):
+    _, card, prediction, validation = binary
+    view = analysis_view(card, prediction, "abnormal", 0.5, "t", validation, model_fits=False)
+    view = dataclasses.replace(view, out_of_distribution="**This scan looks unlike** the images.")
+    assert view.flagged
+    images = {"original": np.zeros((8, 8, 3), np.uint8), "processed": np.zeros((8, 8), np.uint8)}
+    content = report_content(
+        view,
+        file_name="a.png",
+        scan_summary={},
+        images=images,
+        figures={"limitations": ["Data in ../shared/data/x is small."]},
+        rules=["r"],
+    )
+    assert content.out_of_distribution == "This scan looks unlike the images."
+    assert content.model_sha256 == card.file.sha256
+
+    class Plain(pdf._Report):  # uncompressed, so the text can be read back
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.set_compression(False)
+
+    monkeypatch.setattr(pdf, "_Report", Plain)
+    data = pdf.build_report(content)
+    first = data.index(b"FLAGGED: out of distribution")
+    assert first < data.index(b"Result") and first < data.index(b"Risk score")
+    assert card.file.sha256.encode() in data

@@ -1,0 +1,156 @@
+"""The Analyze page's view model: everything the report says, computed from the result.
+
+:func:`analysis_view` is pure (no Streamlit): it takes the result, the card of the model
+that produced it, the user's label and threshold, and the validation predictions, and
+returns the words and figures the page and the PDF render. Nothing here reads a widget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ui.pdf import ReportContent
+from ui.report import Confidence, confidence, recommendations, risk_level
+from ui.stats import ScoredSet, metrics_at
+from ui.trust import ood_caption, ood_sentence, tta_sentence
+from zoo.card import ModelCard
+from zoo.metrics import ThresholdTable
+from zoo.runtime import Prediction
+
+#: A Streamlit badge colour per risk level.
+LEVEL_COLOURS = {"Low": "green", "Borderline": "orange", "High": "red"}
+
+
+@dataclass(frozen=True)
+class AnalysisView:
+    """One scan's report, as shown (and printed) for the model that produced it."""
+
+    card: ModelCard
+    prediction: Prediction
+    label: str
+    threshold: float
+    operating_point: str
+    score: float
+    level: str
+    distance: Confidence | None
+    at: dict[str, Any] | None  # validation metrics at the threshold
+    validation_cases: int
+    advice: list[str]
+    out_of_distribution: str | None
+    spread: str | None
+    calibration_note: str
+
+    @property
+    def flagged(self) -> bool:
+        """The scan looks unlike the model's training data: no confident report."""
+        return self.out_of_distribution is not None
+
+    @property
+    def confidence_text(self) -> str | None:
+        parts = [self.distance.sentence(self.label) if self.distance else None, self.spread]
+        return " ".join(p.replace("**", "") for p in parts if p) or None
+
+
+def validation_table(validation: ScoredSet | None, label: str) -> ThresholdTable | None:
+    """The validation ThresholdTable of ``label``, when both classes are there."""
+    if validation is None:
+        return None
+    y, _ = validation.binary(label)
+    return validation.table(label) if 0 < int(y.sum()) < len(y) else None
+
+
+def analysis_view(
+    card: ModelCard,
+    prediction: Prediction,
+    label: str,
+    threshold: float,
+    operating_point: str,
+    validation: ScoredSet | None,
+    *,
+    model_fits: bool,
+) -> AnalysisView:
+    """The report of ``prediction`` (which ``card``'s model produced) at ``threshold``."""
+    if prediction.model_id != card.id:
+        raise ValueError(f"a result of {prediction.model_id} cannot be shown as {card.id}")
+    score = float(prediction.probabilities[label])
+    table = validation_table(validation, label)
+    distance = None
+    if table is not None and validation is not None:
+        distance = confidence(score, threshold, *validation.binary(label))
+    level = risk_level(score, threshold, distance.margin if distance else None)
+    out_of_distribution = ood_sentence(prediction, card)
+    advice = recommendations(
+        level,
+        label,
+        confidence_level=distance.level if distance else None,
+        modality_matches=model_fits,
+        card=card,
+    )
+    if out_of_distribution:
+        advice.insert(
+            0,
+            "The scan looks unlike this model's training data (out-of-distribution warning): "
+            "do not read its output as meaningful.",
+        )
+    calibration = (
+        f"Probabilities calibrated on validation ({card.calibrator.method})."
+        if not card.calibrator.is_identity
+        else "Probabilities as the model outputs them (no calibration in the card)."
+    )
+    return AnalysisView(
+        card=card,
+        prediction=prediction,
+        label=label,
+        threshold=threshold,
+        operating_point=operating_point,
+        score=score,
+        level=level,
+        distance=distance,
+        at=metrics_at(table, threshold) if table is not None else None,
+        validation_cases=len(table) if table is not None else 0,
+        advice=advice,
+        out_of_distribution=out_of_distribution,
+        spread=tta_sentence(prediction, label, card),
+        calibration_note=" ".join(p for p in (calibration, ood_caption(prediction)) if p),
+    )
+
+
+def report_content(
+    view: AnalysisView,
+    *,
+    file_name: str,
+    scan_summary: dict[str, str],
+    images: dict[str, Any],
+    figures: dict[str, Any],
+    rules: list[str],
+) -> ReportContent:
+    """The PDF's content: the view's result, named by the result's own model, with the
+    figures and card prose of :mod:`ui.figures` (``validation_auc``, ``test_auc``,
+    ``limitations``, ``training_source``, ``intended_use``)."""
+    prediction = view.prediction
+    return ReportContent(
+        file_name=file_name,
+        scan_summary=scan_summary,
+        card=view.card,
+        label=view.label,
+        score=view.score,
+        threshold=view.threshold,
+        operating_point=view.operating_point,
+        risk_level=view.level,
+        predicted_label=prediction.label,
+        probabilities=prediction.probabilities,
+        validation_sensitivity=view.at["sensitivity"] if view.at else None,
+        validation_specificity=view.at["specificity"] if view.at else None,
+        confidence=view.confidence_text,
+        recommendations=view.advice,
+        rules=rules,
+        original=images["original"],
+        processed=images["processed"],
+        heatmap=images.get("heatmap"),
+        latency_ms=prediction.latency_ms,
+        model_version=prediction.model_version,
+        model_sha256=prediction.model_sha256,
+        out_of_distribution=(view.out_of_distribution or "").replace("**", "") or None,
+        **figures,
+    )
