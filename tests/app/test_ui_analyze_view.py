@@ -1,6 +1,7 @@
 """ui.analyze_view: the Analyze report as a pure function of the result (no Streamlit)."""
 
 import dataclasses
+
 import numpy as np
 import pytest
 
