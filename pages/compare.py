@@ -1,7 +1,5 @@
 """Compare: one scan through several models, or several models on one labelled set."""
 
-from collections import defaultdict
-
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +12,7 @@ from ui.stats import validation_set
 from ui.trust import ood_sentence
 from ui.widgets import modality_note, scan_controls, scan_key, scan_picker
 from zoo.errors import ZooError
+from zoo.labels import label_tasks
 
 SCAN, LABELLED = "One scan, several models", "Models on a labelled set"
 
@@ -135,42 +134,34 @@ def compare_on_labelled_set() -> None:
             "Labelled set: each model's shipped validation split. To compare models on your own "
             "labelled scans, score them on the Batch page first."
         )
-    tasks: dict[tuple[str, ...], list] = defaultdict(list)
-    for entry in candidates.values():
-        tasks[entry.card.labels].append(entry)
+    tasks = label_tasks(entry.card for entry in candidates.values())
     if not tasks:
         st.info(
             "No model has labelled predictions to compare: models built with "
             "`python -m training build-zoo` ship their validation predictions."
         )
         return
-    task = st.selectbox(
-        "Task (models with the same labels share a task)",
-        list(tasks),
-        format_func=lambda labels: f"{', '.join(labels)} ({len(tasks[labels])} model(s))",
+    by_title = {task.title: task for task in tasks}
+    title = st.selectbox(
+        "Label of interest (one-vs-rest; models that predict it, by modality)",
+        list(by_title),
         key="compare_task",
+        help="Labels are matched by name across models (no_finding = normal, …: see "
+        "zoo/labels.py). Each model is scored one-vs-rest on the label.",
     )
-    entries = tasks[task]
+    task = by_title[title]
+    entries = [candidates[model_id] for model_id in task.model_ids]
     chosen = st.multiselect(
         "Models",
         entries,
         default=entries[:4],
         format_func=model_label,
-        key=f"compare_set_models_{'|'.join(task)}",
+        key=f"compare_set_models_{task.label}_{'|'.join(task.modalities)}",
     )
     if not chosen:
         st.info("Choose at least one model.")
         return
-    card = chosen[0].card
-    if card.is_binary:
-        label = card.positive_label
-    else:
-        label = st.selectbox(
-            "Label of interest (one-vs-rest)",
-            list(task),
-            index=len(task) - 1,
-            key=f"compare_label_{'|'.join(task)}",
-        )
+    label = task.label
     sets = []
     for entry in chosen:
         try:

@@ -15,7 +15,8 @@ from ui import charts
 from ui.stats import ScoredSet, metrics_at, read_history
 from ui.trust import render_subgroup_comparison
 from zoo.evaluation import evaluate
-from zoo.metrics import delong_test_paired
+from zoo.labels import label_in
+from zoo.metrics import delong_test_paired, delong_test_unpaired
 from zoo.registry import Registry
 
 
@@ -32,19 +33,21 @@ def _ci(value: object, ci: object, pattern: str = "{:.3f}") -> str:
 
 
 def paired(sets: Sequence[ScoredSet], label: str) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """The sets' (truth, score) aligned on case_id when every set scored the same cases."""
-    first = sets[0]
-    ids = set(first.case_ids)
-    if len(ids) != len(first.case_ids) or any(set(s.case_ids) != ids for s in sets[1:]):
+    """The sets' (truth, score) for ``label`` on the cases every set scored, aligned by
+    case_id; None when fewer than two cases are shared or the shared cases carry different
+    truths (not one reference standard)."""
+    if any(len(set(s.case_ids)) != len(s.case_ids) for s in sets):
         return None
-    order = {case: i for i, case in enumerate(first.case_ids)}
+    shared = set(sets[0].case_ids).intersection(*(s.case_ids for s in sets[1:]))
+    order = [case for case in sets[0].case_ids if case in shared]
+    if len(order) < 2:
+        return None
     aligned = []
     truth = None
     for scored in sets:
+        position = {case: i for i, case in enumerate(scored.case_ids)}
+        index = np.array([position[case] for case in order], dtype=np.int64)
         y, s = scored.binary(label)
-        index = np.empty(len(order), dtype=np.int64)
-        for i, case in enumerate(scored.case_ids):
-            index[order[case]] = i
         y, s = y[index], s[index]
         if truth is None:
             truth = y
@@ -89,49 +92,91 @@ def render_roc_pr(sets: Sequence[ScoredSet], label: str, key: str) -> list[dict]
     return curves
 
 
-def render_delong(sets: Sequence[ScoredSet], label: str) -> pd.DataFrame | None:
-    """Paired DeLong tests of every pair, only when all models scored the same cases."""
-    st.markdown("**Paired DeLong test** (two-sided, H₀: equal AUCs)")
+def _own_cases(scored: ScoredSet, others: set[str], label: str) -> tuple[np.ndarray, np.ndarray]:
+    """``scored``'s (truth, score) for ``label`` on the cases no other set scored."""
+    keep = np.array([case not in others for case in scored.case_ids], dtype=bool)
+    y, s = scored.binary(label)
+    return y[keep], s[keep]
+
+
+def delong_table(sets: Sequence[ScoredSet], label: str) -> tuple[pd.DataFrame | None, str]:
+    """Every pair's DeLong test on ``label``, and a sentence on what it was computed on.
+
+    Paired (pROC's paired DeLong) on the cases every model scored when they hold both
+    classes; otherwise unpaired (pROC's "D" test) on independent samples: each model's
+    cases that the other did not score, so that no case counts twice.
+    """
     aligned = paired(sets, label)
-    if aligned is None:
-        st.info(
-            "The paired DeLong test needs every model to have scored the same cases "
-            "(matching case ids and labels). These sets differ, so only the separate AUC CIs "
-            "above can be compared: overlapping CIs do not show that two AUCs are equal."
-        )
-        return None
-    if not 0 < aligned[0][0].sum() < len(aligned[0][0]):
-        st.info(f"The shared cases hold only one class for '{label}': no test is possible.")
-        return None
+    both = aligned is not None and 0 < aligned[0][0].sum() < len(aligned[0][0])
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for (a, sa), (b, sb) in itertools.combinations(zip(sets, aligned, strict=True), 2):
-            result = delong_test_paired(sa[0], sa[1], sb[1])
+        for i, j in itertools.combinations(range(len(sets)), 2):
+            a, b = sets[i], sets[j]
+            if both:
+                (y, sa), (_, sb) = aligned[i], aligned[j]
+                result = delong_test_paired(y, sa, sb)
+                statistic, n = result.z, f"{len(y)}"
+            else:
+                ya, sa = _own_cases(a, set(b.case_ids), label)
+                yb, sb = _own_cases(b, set(a.case_ids), label)
+                if not (0 < ya.sum() < len(ya) and 0 < yb.sum() < len(yb)):
+                    continue
+                result = delong_test_unpaired(ya, sa, yb, sb)
+                statistic, n = result.d, f"{len(ya)} + {len(yb)}"
             rows.append(
                 {
                     "model A": a.model_id,
                     "model B": b.model_id,
+                    "cases": n,
                     "AUC A": _num(result.auc_a),
                     "AUC B": _num(result.auc_b),
                     "difference (95% CI)": _ci(result.difference, [result.ci_low, result.ci_high]),
-                    "z": _num(result.z, "{:.2f}"),
+                    "z" if both else "D": _num(statistic, "{:.2f}"),
                     "p": _num(result.p_value, "{:.4f}"),
                 }
             )
-    table = pd.DataFrame(rows)
+    if not rows:
+        return None, (
+            f"No pair of these models has cases of both kinds for '{label}', shared or of "
+            "its own, so no test is possible: only the separate AUC CIs above can be "
+            "compared, and overlapping CIs do not show that two AUCs are equal."
+        )
+    if both:
+        return pd.DataFrame(rows), (
+            f"Paired DeLong test on the {len(aligned[0][0])} cases every model scored "
+            "(two-sided, H₀: equal AUCs). Several pairs: mind multiple testing."
+        )
+    return pd.DataFrame(rows), (
+        "These models share no cases of both kinds, so they are compared on independent "
+        "samples: each model's cases that the other did not score (DeLong's unpaired test, "
+        "pROC's D with Welch degrees of freedom). Weaker than a paired test: score the same "
+        "scans with both on the Batch page for one. Several pairs: mind multiple testing."
+    )
+
+
+def render_delong(sets: Sequence[ScoredSet], label: str) -> pd.DataFrame | None:
+    """:func:`delong_table`, rendered."""
+    st.markdown("**DeLong test** (two-sided, H₀: equal AUCs)")
+    table, sentence = delong_table(sets, label)
+    if table is None:
+        st.info(sentence)
+        return None
     st.dataframe(table, hide_index=True)
-    st.caption(f"{len(aligned[0][0])} shared cases. Several pairs: mind multiple testing.")
+    st.caption(sentence)
     return table
 
 
 def default_threshold(scored: ScoredSet, label: str) -> float:
     """The threshold chosen on the Thresholds page this session, else the card's, else 0.5."""
-    chosen = st.session_state.get("chosen_thresholds", {}).get((scored.model_id, label))
+    card = scored.card
+    own = label_in(card, label) or label
+    chosen = st.session_state.get("chosen_thresholds", {}).get((scored.model_id, own))
     if chosen is not None:
         return float(chosen)
-    if scored.card.is_binary:
-        return scored.card.default_threshold
+    if card.is_binary:  # P(negative) = 1 - P(positive): the same call at 1 - t
+        positive = own == card.positive_label
+        return card.default_threshold if positive else 1.0 - card.default_threshold
     return 0.5
 
 

@@ -21,6 +21,7 @@ import streamlit as st
 
 from ui.common import registry_for
 from zoo.card import ModelCard
+from zoo.labels import label_in
 from zoo.metrics import (
     ThresholdTable,
     auc_ci_delong,
@@ -58,8 +59,9 @@ class ScoredSet:
     metadata: pd.DataFrame | None = None
 
     def binary(self, label: str) -> tuple[np.ndarray, np.ndarray]:
-        """``label`` against the rest: (0/1 truth, the label's probability)."""
-        index = self.card.labels.index(label)
+        """``label`` against the rest: (0/1 truth, the label's probability). ``label`` may be
+        any name of the vocabulary (:mod:`zoo.labels`): "normal" finds "no_finding"."""
+        index = self.card.labels.index(label_in(self.card, label) or label)
         return (self.y_true == index).astype(np.int8), self.probabilities[:, index]
 
     @classmethod

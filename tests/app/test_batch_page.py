@@ -86,7 +86,7 @@ def test_two_models_of_one_task_are_compared_on_the_users_data(open_page, zoo_di
     score(at)
     page = texts(at)
     assert "Compare the models on your data" in page
-    assert "Paired DeLong test" in page
+    assert "DeLong test" in page
     at.selectbox(key="batch_metrics_model").set_value("binary-test")
     ok(at.run())
     # the batch results are in this session: Compare and Metrics offer them

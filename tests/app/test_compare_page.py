@@ -1,8 +1,11 @@
 """Compare page: one scan through several models; models on a shared labelled set."""
 
-from app_helpers import chest_xray_bytes, keyed, ok, png_bytes, texts, write_model_dir
+from pathlib import Path
+
+from app_helpers import captions, chest_xray_bytes, keyed, ok, png_bytes, texts, write_model_dir
 
 LABELLED = "Models on a labelled set"
+MODELS = Path(__file__).resolve().parents[2] / "zoo" / "models"
 
 
 def test_one_scan_through_two_models(open_page):
@@ -47,7 +50,9 @@ def test_models_of_one_task_on_their_shared_validation_set(open_page, zoo_dir):
     at.radio(key="compare_mode").set_value(LABELLED)
     ok(at.run())
     task = at.selectbox(key="compare_task")
-    assert "2 model(s)" in task.options[0]
+    task.set_value(next(o for o in task.options if o.startswith("abnormal")))
+    ok(at.run())
+    assert "2 model(s)" in at.selectbox(key="compare_task").value
     page = texts(at)
     assert "Paired DeLong test" in page
     tables = [d.value for d in at.dataframe]
@@ -61,22 +66,66 @@ def test_models_of_one_task_on_their_shared_validation_set(open_page, zoo_dir):
     assert at.dataframe[2].value.set_index("model").loc["binary-b", "threshold"] == 0.9
 
 
-def test_different_cases_get_no_paired_test(open_page, zoo_dir):
-    write_model_dir(zoo_dir, "binary-c", n_validation=30)
+def test_models_are_paired_on_the_cases_they_share(open_page, zoo_dir):
+    write_model_dir(zoo_dir, "binary-c", n_validation=30)  # 30 of binary-test's 40 cases
     at = open_page("compare")
     at.radio(key="compare_mode").set_value(LABELLED)
     ok(at.run())
-    assert any("needs every model to have scored the same cases" in i.value for i in at.info)
+    task = at.selectbox(key="compare_task")
+    task.set_value(next(o for o in task.options if o.startswith("abnormal")))
+    ok(at.run())
+    assert "Paired DeLong test on the 30 cases every model scored" in captions(at)
+
+
+def test_disjoint_cases_get_an_unpaired_test(open_page, zoo_dir):
+    folder = write_model_dir(zoo_dir, "binary-c", n_validation=30)
+    csv = folder / "validation.csv"
+    header, *rows = csv.read_text().splitlines()
+    csv.write_text("\n".join([header, *(f"other-{row}" for row in rows)]) + "\n")
+    at = open_page("compare")
+    at.radio(key="compare_mode").set_value(LABELLED)
+    ok(at.run())
+    # no shared case: an unpaired test on independent samples, said as such
+    assert "compared on independent samples" in captions(at)
+    assert "D" in at.dataframe[1].value.columns
 
 
 def test_multiclass_task_label_of_interest(open_page):
     at = open_page("compare")
     at.radio(key="compare_mode").set_value(LABELLED)
     ok(at.run())
-    task = next(o for o in at.selectbox(key="compare_task").options if "pneumonia" in o)
-    at.selectbox(key="compare_task").set_value(("normal", "pneumonia", "tuberculosis"))
-    ok(at.run())
-    assert task
-    at.selectbox(key="compare_label_normal|pneumonia|tuberculosis").set_value("pneumonia")
+    task = at.selectbox(key="compare_task")
+    task.set_value(next(o for o in task.options if o.startswith("pneumonia")))
     ok(at.run())
     assert "'pneumonia'" in texts(at)
+
+
+def test_labels_line_up_across_models_by_name(open_page, zoo_dir):
+    # the binary model (normal/abnormal, CR) and the three-class one (normal/pneumonia/
+    # tuberculosis, CR and DX) both predict "normal" on CR: one task, paired on shared cases
+    at = open_page("compare")
+    at.radio(key="compare_mode").set_value(LABELLED)
+    ok(at.run())
+    task = at.selectbox(key="compare_task")
+    task.set_value(next(o for o in task.options if o.startswith("normal")))
+    ok(at.run())
+    models = at.multiselect(key="compare_set_models_normal_CR|DX")
+    assert {entry.id for entry in models.value} == {"binary-test", "multi-test"}
+    assert "DeLong test" in texts(at)
+
+
+def test_the_two_shipped_lung_ct_models_are_comparable(open_page):
+    # binary (benign/malignant) and three-class (normal/benign/malignant) lung CT models:
+    # their validation splits share only malignant slices, so they are compared unpaired
+    at = open_page("compare", models_dir=MODELS)
+    at.radio(key="compare_mode").set_value(LABELLED)
+    ok(at.run())
+    task = at.selectbox(key="compare_task")
+    task.set_value(next(o for o in task.options if o.startswith("malignant (CT)")))
+    ok(at.run())
+    delong = next(d.value for d in at.dataframe if "model A" in d.value.columns)
+    assert {delong.loc[0, "model A"], delong.loc[0, "model B"]} == {
+        "customcnn-lung-ct",
+        "resnet-lung-ct",
+    }
+    assert delong.loc[0, "p"] != "n/a"
