@@ -8,6 +8,15 @@ LABELLED = "Models on a labelled set"
 MODELS = Path(__file__).resolve().parents[2] / "zoo" / "models"
 
 
+def labelled_task(at, prefix: str):
+    """Compare's labelled-set mode on the task whose title starts with ``prefix``."""
+    at.radio(key="compare_mode").set_value(LABELLED)
+    ok(at.run())
+    task = at.selectbox(key="compare_task")
+    task.set_value(next(o for o in task.options if o.startswith(prefix)))
+    return ok(at.run())
+
+
 def test_one_scan_through_two_models(open_page):
     at = open_page("compare")
     assert any("Upload a scan" in i.value for i in at.info)
@@ -46,12 +55,7 @@ def test_corrupt_scan_shows_an_error(open_page):
 
 def test_models_of_one_task_on_their_shared_validation_set(open_page, zoo_dir):
     write_model_dir(zoo_dir, "binary-b", weight=4.0)  # same cases as binary-test
-    at = open_page("compare")
-    at.radio(key="compare_mode").set_value(LABELLED)
-    ok(at.run())
-    task = at.selectbox(key="compare_task")
-    task.set_value(next(o for o in task.options if o.startswith("abnormal")))
-    ok(at.run())
+    at = labelled_task(open_page("compare"), "abnormal")
     assert "2 model(s)" in at.selectbox(key="compare_task").value
     page = texts(at)
     assert "Paired DeLong test" in page
@@ -68,12 +72,7 @@ def test_models_of_one_task_on_their_shared_validation_set(open_page, zoo_dir):
 
 def test_models_are_paired_on_the_cases_they_share(open_page, zoo_dir):
     write_model_dir(zoo_dir, "binary-c", n_validation=30)  # 30 of binary-test's 40 cases
-    at = open_page("compare")
-    at.radio(key="compare_mode").set_value(LABELLED)
-    ok(at.run())
-    task = at.selectbox(key="compare_task")
-    task.set_value(next(o for o in task.options if o.startswith("abnormal")))
-    ok(at.run())
+    at = labelled_task(open_page("compare"), "abnormal")
     assert "Paired DeLong test on the 30 cases every model scored" in captions(at)
 
 
@@ -91,24 +90,14 @@ def test_disjoint_cases_get_an_unpaired_test(open_page, zoo_dir):
 
 
 def test_multiclass_task_label_of_interest(open_page):
-    at = open_page("compare")
-    at.radio(key="compare_mode").set_value(LABELLED)
-    ok(at.run())
-    task = at.selectbox(key="compare_task")
-    task.set_value(next(o for o in task.options if o.startswith("pneumonia")))
-    ok(at.run())
+    at = labelled_task(open_page("compare"), "pneumonia")
     assert "'pneumonia'" in texts(at)
 
 
 def test_labels_line_up_across_models_by_name(open_page, zoo_dir):
     # the binary model (normal/abnormal, CR) and the three-class one (normal/pneumonia/
     # tuberculosis, CR and DX) both predict "normal" on CR: one task, paired on shared cases
-    at = open_page("compare")
-    at.radio(key="compare_mode").set_value(LABELLED)
-    ok(at.run())
-    task = at.selectbox(key="compare_task")
-    task.set_value(next(o for o in task.options if o.startswith("normal")))
-    ok(at.run())
+    at = labelled_task(open_page("compare"), "normal")
     models = at.multiselect(key="compare_set_models_normal_CR|DX")
     assert {entry.id for entry in models.value} == {"binary-test", "multi-test"}
     assert "DeLong test" in texts(at)
@@ -117,12 +106,7 @@ def test_labels_line_up_across_models_by_name(open_page, zoo_dir):
 def test_the_two_shipped_lung_ct_models_are_comparable(open_page):
     # binary (benign/malignant) and three-class (normal/benign/malignant) lung CT models:
     # their validation splits share only malignant slices, so they are compared unpaired
-    at = open_page("compare", models_dir=MODELS)
-    at.radio(key="compare_mode").set_value(LABELLED)
-    ok(at.run())
-    task = at.selectbox(key="compare_task")
-    task.set_value(next(o for o in task.options if o.startswith("malignant (CT)")))
-    ok(at.run())
+    at = labelled_task(open_page("compare", models_dir=MODELS), "malignant (CT)")
     delong = next(d.value for d in at.dataframe if "model A" in d.value.columns)
     assert {delong.loc[0, "model A"], delong.loc[0, "model B"]} == {
         "customcnn-lung-ct",
