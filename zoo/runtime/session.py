@@ -33,6 +33,19 @@ from zoo.runtime.providers import available_cpus, select_providers
 MAX_CACHED_SESSIONS = 8
 
 
+def _session_budget_mb() -> float:
+    try:
+        return max(0.0, float(os.environ.get("MEDZOO_SESSION_BUDGET_MB", "400")))
+    except ValueError:
+        return 400.0
+
+
+#: Memory the cached sessions may hold together (``$MEDZOO_SESSION_BUDGET_MB``): past it the
+#: least recently used are dropped (the one just used always stays). Streamlit Cloud gives
+#: ~1 GB; the six shipped sessions hold ~390 MB together, the server ~250 MB without them.
+SESSION_BUDGET_MB = _session_budget_mb()
+
+
 DEQUANTIZE_AT_LOAD_OPTION = "session.disable_quant_qdq"
 
 #: Runs of more than one image hand the arena memory they grew back when they end, so
@@ -83,6 +96,8 @@ class ModelSession:
     input_name: str
     output_names: list[str]
     providers: list[str]
+    #: What loading it added to the process (RSS growth, at least the file's size).
+    resident_mb: float = 0.0
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run one batch; returns every exported output by name."""
@@ -121,13 +136,36 @@ def get_session(entry: ModelEntry) -> ModelSession:
         with _lock:
             if key in _cache:
                 return _cache[key]
+        before = _rss_mb()
         session = _load(entry, path)
+        session.resident_mb = max(_rss_mb() - before, entry.card.file.bytes / 2**20)
         with _lock:
             _drop(path)
             _cache[key] = session
-            while len(_cache) > MAX_CACHED_SESSIONS:
-                _cache.popitem(last=False)
+            _evict()
     return session
+
+
+def _evict() -> None:
+    """Drop least recently used sessions past the count and memory bounds; the caller holds
+    ``_lock``. The newest session always stays."""
+    while len(_cache) > 1 and (
+        len(_cache) > MAX_CACHED_SESSIONS or cached_session_mb() > SESSION_BUDGET_MB
+    ):
+        _cache.popitem(last=False)
+
+
+def cached_session_mb() -> float:
+    """What the cached sessions hold together, as measured when each was loaded."""
+    return sum(session.resident_mb for session in list(_cache.values()))
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):  # not Linux: the file size stands in
+        return 0.0
 
 
 def clear_sessions() -> None:

@@ -83,3 +83,29 @@ def test_a_batch_run_gives_each_image_what_a_run_of_one_gives(zoo_dir):
             np.testing.assert_allclose(
                 values, np.concatenate([a[name] for a in alone]), rtol=1e-5, atol=1e-6
             )
+
+
+def test_sessions_past_the_memory_budget_are_evicted_least_recently_used(
+    zoo_dir, model_writer, monkeypatch
+):
+    from zoo.registry import Registry
+    from zoo.runtime import session as sessions
+
+    model_writer(zoo_dir, "third")
+    registry = Registry(zoo_dir)
+    loaded = [sessions.get_session(entry) for entry in registry.entries()]
+    assert sessions.cached_session_count() == 3
+    assert all(s.resident_mb > 0 for s in loaded)
+    # a budget that holds about two: loading one more drops the least recently used
+    monkeypatch.setattr(
+        sessions, "SESSION_BUDGET_MB", loaded[1].resident_mb + loaded[2].resident_mb
+    )
+    sessions.get_session(registry.get("binary-test"))  # used again: now the most recent
+    sessions.clear_sessions()
+    for entry in registry.entries():
+        sessions.get_session(entry)
+    assert sessions.cached_session_count() <= 2
+    assert sessions.cached_session_mb() <= budget or sessions.cached_session_count() == 1
+    newest = registry.entries()[-1]
+    key_paths = [k[0] for k in sessions._cache]
+    assert str(newest.model_path) in key_paths  # the one just used always stays

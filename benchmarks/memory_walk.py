@@ -1,0 +1,184 @@
+"""Memory: N browser sessions one after another, each touching every page, all six models.
+
+Run ``python -m benchmarks.memory_walk [--sessions 30] [--json docs/data/memory_walk.json]``
+from the repository root (needs Debian's Chromium and Playwright). A fresh
+``streamlit run streamlit_app.py`` serves the shipped zoo on loopback; each session opens a
+new browser context and walks Home → Analyze (a scan of one kind, then every model of that
+kind) → Compare (the same scan) → Thresholds → Metrics → Batch → Model zoo. The kinds take
+turns (CT, brain MRI, chest X-ray), so every three sessions touch all six models. After
+each session the server's RSS and peak RSS (VmHWM) are read from ``/proc``.
+
+Prints a Markdown table (every fifth session and the last) and the peak against the
+budget: 800 MB, Streamlit Community Cloud giving an app about 1 GB. ``--json`` also writes
+the rows, which ``python -m docs.build`` tables in ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.load_sessions import Server
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "zoo" / "models"
+SAMPLES = ROOT / "zoo" / "samples"
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+BUDGET_MB = 800
+WAIT_MS = 60_000
+#: One scan per kind, and the models of that kind (model ids as the picker shows them).
+KINDS = (
+    ("CT", "ct_lung_malignant.jpg", ("customcnn-lung-ct", "resnet-lung-ct")),
+    ("MR", "mri_brain_glioma.jpg", ("multiclass-brain-mri",)),
+    (
+        "DX",
+        "cxr_nih_mass.jpg",
+        ("inceptionv3-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic"),
+    ),
+)
+PAGES = ("", "analyze", "compare", "thresholds", "metrics", "batch", "model_zoo")
+
+
+@dataclass
+class Row:
+    session: int
+    kind: str
+    seconds: float
+    rss_mb: float
+    peak_mb: float
+
+
+def settle(tab) -> None:
+    tab.wait_for_timeout(300)
+    tab.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
+    )
+    tab.wait_for_timeout(200)
+
+
+def go(tab, url: str, path: str) -> None:
+    tab.goto(f"{url}/{path}")
+    tab.locator("[data-testid=stSidebar]").wait_for()
+    settle(tab)
+    if tab.locator("[data-testid=stException]").count():
+        raise RuntimeError(f"a traceback on /{path}")
+
+
+def pick_model(tab, model_id: str) -> None:
+    tab.get_by_role("combobox", name="Model").click()
+    tab.get_by_role("option", name=re.compile(re.escape(f"({model_id},"))).first.click()
+    settle(tab)
+
+
+def walk(tab, url: str, scan: Path, models: tuple[str, ...]) -> None:
+    """One user's visit: every page, every model of the scan's kind."""
+    go(tab, url, "")
+    go(tab, url, "analyze")
+    tab.locator("input[type=file]").first.set_input_files(str(scan))
+    settle(tab)
+    for model_id in models:
+        pick_model(tab, model_id)
+        tab.get_by_text(re.compile(r"Most probable label|Result withheld")).first.wait_for()
+    go(tab, url, "compare")
+    tab.locator("input[type=file]").first.set_input_files(str(scan))
+    settle(tab)
+    for path in PAGES[3:]:
+        go(tab, url, path)
+
+
+def run(sessions: int) -> list[Row]:
+    from playwright.sync_api import sync_playwright
+
+    rows: list[Row] = []
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        Server(MODELS, Path(scratch) / "streamlit.log") as server,
+    ):
+        server.wait_healthy()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            try:
+                for i in range(sessions):
+                    kind, sample, models = KINDS[i % len(KINDS)]
+                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    tab = context.new_page()
+                    tab.set_default_timeout(WAIT_MS)
+                    started = time.perf_counter()
+                    try:
+                        walk(tab, server.url, SAMPLES / sample, models)
+                    finally:
+                        context.close()
+                    rss, peak = server.memory_mb()
+                    rows.append(Row(i + 1, kind, time.perf_counter() - started, rss, peak))
+            finally:
+                browser.close()
+    return rows
+
+
+def table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| session | scan | walk (s) | server RSS (MB) | peak RSS so far (MB) |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        if row.session % 5 == 0 or row.session in (1, len(rows)):
+            lines.append(
+                f"| {row.session} | {row.kind} | {row.seconds:.1f} | {row.rss_mb:.0f} "
+                f"| {row.peak_mb:.0f} |"
+            )
+    peak = max(row.peak_mb for row in rows)
+    verdict = "within" if peak <= BUDGET_MB else "OVER"
+    lines.append("")
+    lines.append(f"Peak server RSS {peak:.0f} MB over {len(rows)} sessions: {verdict} the "
+                 f"{BUDGET_MB} MB budget.")  # fmt: skip
+    return lines
+
+
+def machine() -> str:
+    """The CPU model and core count, for the record."""
+    name = platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    rows = run(args.sessions)
+    print("\n".join(table(rows)))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "budget_mb": BUDGET_MB,
+            "machine": machine(),
+            "rows": [asdict(row) for row in rows],
+        }
+        args.json.write_text(json.dumps(payload, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
