@@ -12,7 +12,7 @@ from ui.analyze_view import LEVEL_COLOURS, analysis_view, report_content, valida
 from ui.choice import rank_models, scan_modality
 from ui.common import get_registry, model_key, page_setup, require_models, user_action
 from ui.figures import report_figures
-from ui.heatmap import cam_channel, display_image, draw_boxes, overlay
+from ui.heatmap import DEFAULT_OPACITY, cam_channel, display_image, draw_boxes, overlay
 from ui.inference import provenance, result_card, run_prediction, scan_resemblance
 from ui.pdf import build_report
 from ui.report import DISTANCE_RULE, RISK_RULE
@@ -31,9 +31,6 @@ from ui.widgets import (
     scan_key,
     scan_picker,
 )
-
-#: Heatmap opacity by default: the anatomy stays readable under the map.
-DEFAULT_OPACITY = 0.3
 
 page_setup("Analyze a scan")
 zoo = get_registry()

@@ -10,6 +10,7 @@ from ui.batch import (
     MAX_RATIO,
     MAX_TOTAL_BYTES,
     collect_files,
+    display_scores,
     labelled_sets,
     read_labels_csv,
     read_labels_metadata,
@@ -100,8 +101,7 @@ st.markdown(
 if len(errors):
     with st.expander(f"{errors['file'].nunique()} file(s) could not be scored"):
         st.dataframe(errors[["file", "model", "error"]], hide_index=True)
-shown = frame.drop(columns=[c for c in ("error", "true_label") if frame[c].isna().all()])
-st.dataframe(shown, hide_index=True)
+st.dataframe(display_scores(frame), hide_index=True)
 st.download_button(
     "Download the scores (CSV)",
     frame.to_csv(index=False).encode(),

@@ -6,7 +6,7 @@ import streamlit as st
 from ui.analysis import render_comparison
 from ui.choice import default_models, rank_models, scan_modality
 from ui.common import get_registry, model_key, model_label, page_setup, require_models, show_error
-from ui.heatmap import cam_channel, overlay
+from ui.heatmap import DEFAULT_OPACITY, cam_channel, overlay
 from ui.inference import result_card, run_prediction, scan_resemblance
 from ui.stats import validation_set
 from ui.trust import ood_sentence
@@ -44,7 +44,7 @@ def compare_on_scan() -> None:
     if not chosen:
         st.info("Choose at least one model.")
         return
-    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="compare_alpha")
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="compare_alpha")
     rows = []
     columns = st.columns(min(4, max(3, len(chosen))))
     for i, entry in enumerate(chosen):
@@ -103,9 +103,13 @@ def compare_on_scan() -> None:
                     "predicted label": prediction.label,
                     "label of interest": focus,
                     "score": round(score, 4),
-                    "threshold": card.default_threshold if card.is_binary else None,
+                    "threshold": f"{card.default_threshold:.3f}"
+                    if card.is_binary
+                    else "— (top label)",
                     "latency (ms)": round(prediction.latency_ms, 1),
-                    **{f"P({k})": round(v, 4) for k, v in prediction.probabilities.items()},
+                    "probabilities": " · ".join(
+                        f"{k} {v:.3f}" for k, v in prediction.probabilities.items()
+                    ),
                 }
             )
     if rows:

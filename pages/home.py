@@ -26,30 +26,18 @@ else:
         card = entry.card
         rows.append(
             {
-                "model": card.name,
                 "id": card.id,
+                "model": card.name,
                 "modality": ", ".join(card.modalities),
-                "task": f"{card.task}: {', '.join(card.labels)}",
+                "labels": ", ".join(card.labels),
                 "test AUC (95% CI)": auc_of(zoo, card.id, "test"),
                 "validation AUC (95% CI)": auc_of(zoo, card.id, "validation"),
-                "size (MB)": round(card.file.bytes / 1e6, 2),
-                "latency (ms)": card.latency_ms,
+                "size (MB)": f"{card.file.bytes / 1e6:.1f}",
+                "latency (ms)": "n/a" if card.latency_ms is None else f"{card.latency_ms:.0f}",
             }
         )
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        column_config={
-            "model": st.column_config.TextColumn(width="medium"),
-            "id": st.column_config.TextColumn(width="small"),
-            "modality": st.column_config.TextColumn(width="small"),
-            "task": st.column_config.TextColumn(width="medium"),
-            "test AUC (95% CI)": st.column_config.TextColumn(width="medium"),
-            "validation AUC (95% CI)": st.column_config.TextColumn(width="medium"),
-            "size (MB)": st.column_config.NumberColumn(width="small", format="%.2f"),
-            "latency (ms)": st.column_config.NumberColumn(width="small", format="%.1f"),
-        },
-    )
+    # a static table wraps long names and tasks instead of cutting them (1280–1440 px)
+    st.table(pd.DataFrame(rows).set_index("id"))
     st.caption(
         "AUC with its 95% CI on the served (calibrated) probabilities the card ships for each "
         "side (DeLong; multiclass models: macro one-vs-rest AUC with a bootstrap CI), the "

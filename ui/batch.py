@@ -13,14 +13,17 @@ import posixpath
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ui.stats import ScoredSet
+from zoo.card import ModelCard
 from zoo.errors import ZooError
 from zoo.imaging import load_scan
+from zoo.labels import label_in
 from zoo.registry import Registry
 from zoo.runtime import predict
 
@@ -262,6 +265,38 @@ def score_files(
     return frame
 
 
+def display_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """The scores table as shown: one probabilities column (each model's own labels, not a
+    column per label of every model, mostly empty), "—" where a value does not apply."""
+    prob_columns = [c for c in frame.columns if c.startswith("p_")]
+
+    def probabilities(row: pd.Series) -> str:
+        values = [(c[2:], row[c]) for c in prob_columns if pd.notna(row[c])]
+        return " · ".join(f"{label} {value:.3f}" for label, value in values)
+
+    shown = pd.DataFrame({"file": frame["file"], "model": frame["model"]})
+    for column in ("true_label", "predicted"):
+        if column in frame and frame[column].notna().any():
+            shown[column.replace("_", " ")] = frame[column].fillna("—")
+    shown["score"] = frame["score"].map(lambda v: "—" if pd.isna(v) else f"{v:.3f}")
+    shown["threshold"] = frame["threshold"].map(
+        lambda v: "— (top label)" if pd.isna(v) else f"{v:.3f}"
+    )
+    shown["probabilities"] = frame.apply(probabilities, axis=1) if len(frame) else []
+    if "ood_flagged" in frame:
+        shown["out of distribution"] = frame["ood_flagged"].map(
+            lambda v: "—" if pd.isna(v) else ("flagged" if v else "no")
+        )
+    if "error" in frame and frame["error"].notna().any():
+        shown["error"] = frame["error"].fillna("")
+    return shown
+
+
+def _own_label(card: ModelCard, value: object) -> object:
+    """A CSV label in ``card``'s own words when the vocabulary knows it (else unchanged)."""
+    return value if pd.isna(value) else (label_in(card, str(value)) or value)
+
+
 def labelled_sets(
     frame: pd.DataFrame, registry: Registry
 ) -> tuple[dict[str, ScoredSet], list[str]]:
@@ -275,6 +310,8 @@ def labelled_sets(
         return sets, notes
     for model_id, rows in frame.groupby("model", sort=False):
         card = registry.card(str(model_id))
+        # the CSV's words, lined up with the model's (zoo.labels: "normal" = "no_finding")
+        rows = rows.assign(true_label=rows["true_label"].map(partial(_own_label, card)))
         ok = rows[rows["error"].isna() & rows["true_label"].isin(card.labels)]
         unknown = sorted(set(rows["true_label"].dropna()) - set(card.labels))
         if unknown:

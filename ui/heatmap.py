@@ -27,6 +27,8 @@ from zoo.trust.localization import normalise as normalise  # re-exported
 
 #: Longest side of the images sent to the browser and the PDF (overlays are computed there).
 DISPLAY_MAX_SIDE = 1024
+#: Heatmap opacity by default: at 0.45 the map washed out the anatomy under it.
+DEFAULT_OPACITY = 0.3
 
 
 def to_rgb_uint8(pixels: np.ndarray) -> np.ndarray:

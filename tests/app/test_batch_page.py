@@ -42,7 +42,7 @@ def test_files_without_labels_give_a_scores_table(open_page):
     score(at)
     table = at.dataframe[-1].value
     assert set(table["file"]) == {name, "b.png", "bad.png"}
-    assert table.set_index("file").loc["b.png", "score"] >= 0
+    assert float(table.set_index("file").loc["b.png", "score"]) >= 0
     assert "1 file(s) could not be scored" in at.expander[0].label
     assert at.get("download_button")
     assert "Add a labels CSV" in texts(at)

@@ -247,5 +247,5 @@ def test_nested_zip_is_not_expanded(open_page):
     ok(at.run())
     score(at)
     table = at.dataframe[-1].value
-    assert table.set_index("file").loc["scan.png", "score"] >= 0
+    assert float(table.set_index("file").loc["scan.png", "score"]) >= 0
     assert "1 file(s) could not be scored" in at.expander[0].label  # inner.zip: not a scan

@@ -10,8 +10,8 @@ def test_home_lists_models(zoo_dir, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert "Research and teaching only" in at.sidebar.warning[0].value
-    table = at.dataframe[0].value
-    assert sorted(table["id"]) == ["binary-test", "multi-test"]
+    table = at.table[0].value
+    assert sorted(table.index) == ["binary-test", "multi-test"]
 
 
 def test_home_without_models_says_how_to_get_some(tmp_path, monkeypatch):
@@ -38,7 +38,7 @@ def test_home_shows_auc_ci_links_and_broken_cards(zoo_dir, monkeypatch):
     monkeypatch.setenv("MEDZOO_MODELS_DIR", str(zoo_dir))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
-    table = at.dataframe[0].value.set_index("id")
+    table = at.table[0].value
     assert table.loc["binary-test", "validation AUC (95% CI)"] == expected != "n/a"
     assert table.loc["binary-test", "test AUC (95% CI)"] == "n/a"  # it ships no test side
     assert any("broken" in e.value for e in at.error)

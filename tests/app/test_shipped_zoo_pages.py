@@ -15,9 +15,9 @@ SHIPPED = sorted(p.name for p in MODELS.iterdir() if (p / "card.json").is_file()
 
 def test_home_lists_every_shipped_model_with_test_and_validation_auc(open_page):
     at = open_page("home", models_dir=MODELS)
-    (table,) = at.dataframe
+    (table,) = at.table
     frame = table.value
-    assert sorted(frame["id"]) == SHIPPED and len(SHIPPED) == 6
+    assert sorted(frame.index) == SHIPPED and len(SHIPPED) == 6
     assert {"test AUC (95% CI)", "validation AUC (95% CI)"} <= set(frame.columns)
     assert not (frame["test AUC (95% CI)"] == "n/a").any()
 

@@ -48,12 +48,12 @@ def test_shipped_card_prose_has_no_typed_metric_and_no_local_path(model_id):
 
 
 def _cell(frame, model_id, column):
-    return frame.set_index("id").loc[model_id, column]
+    return frame.loc[model_id, column]
 
 
 def test_every_page_shows_the_same_auc_for_every_shipped_model(open_page):
     registry = Registry(MODELS)
-    home = open_page("home", models_dir=MODELS).dataframe[0].value
+    home = open_page("home", models_dir=MODELS).table[0].value
     zoo_page = open_page("model_zoo", models_dir=MODELS)
     zoo_tables = [d.value for d in zoo_page.dataframe if "metric" in d.value.columns]
     for model_id in SHIPPED:

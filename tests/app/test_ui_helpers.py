@@ -404,3 +404,29 @@ def test_scan_summary_has_no_patient_identifiers():
 
 def test_root_conftest_helper_is_reachable():
     assert Path(__file__).with_name("app_helpers.py").is_file()
+
+
+def test_the_scores_table_shows_no_none_and_one_probabilities_column():
+    import pandas as pd
+
+    from ui.batch import display_scores
+
+    frame = pd.DataFrame(
+        [
+            {"file": "a", "model": "bin", "true_label": None, "error": None, "score": 0.7,
+             "predicted": "abnormal", "threshold": 0.5, "p_normal": 0.3, "p_abnormal": 0.7,
+             "p_pneumonia": None},
+            {"file": "a", "model": "multi", "true_label": None, "error": None, "score": 0.6,
+             "predicted": "pneumonia", "threshold": None, "p_normal": 0.4, "p_abnormal": None,
+             "p_pneumonia": 0.6},
+        ]
+    )  # fmt: skip
+    shown = display_scores(frame)
+    text = shown.to_string()
+    assert "None" not in text and "nan" not in text.lower()
+    assert list(shown["probabilities"]) == [
+        "normal 0.300 · abnormal 0.700",
+        "normal 0.400 · pneumonia 0.600",
+    ]
+    assert list(shown["threshold"]) == ["0.500", "— (top label)"]
+    assert "true label" not in shown  # no labels given: no empty column
