@@ -7,21 +7,18 @@ ui.analyze_view.analysis_view of the result, the figures are ui.figures'.
 import pandas as pd
 import streamlit as st
 
-from ui import charts
-from ui.analyze_view import LEVEL_COLOURS, analysis_view, report_content, validation_table
+from ui.analyze_view import analysis_view, report_content, validation_table
+from ui.analyze_widgets import image_row, report_block
 from ui.choice import rank_models, scan_modality
 from ui.common import get_registry, model_key, page_setup, require_models, user_action
 from ui.figures import report_figures
-from ui.heatmap import DEFAULT_OPACITY, cam_channel, display_image, draw_boxes, overlay
 from ui.inference import provenance, result_card, run_prediction, scan_resemblance
 from ui.pdf import build_report
 from ui.report import DISTANCE_RULE, RISK_RULE
 from ui.scans import summary_rows
 from ui.stats import validation_set
-from ui.trust import boxes_caption, heatmap_caveat, sample_boxes
 from ui.widgets import (
     fmt_pct,
-    fmt_score,
     label_picker,
     misfit_warning,
     modality_note,
@@ -98,104 +95,14 @@ if view.flagged:
         st.caption(f"Result withheld: {provenance(prediction, card)}.")
         st.stop()
 
-original, display_scale = display_image(scan.pixels)
-boxes = sample_boxes(upload.digest)
-if boxes:
-    original = draw_boxes(original, boxes, display_scale)
-processed = prediction.preprocessed.display
-size = card.preprocessing.input_size
-img_orig, img_proc, img_heat = st.columns(3)
-img_orig.image(original, caption=f"Original: {upload.name}", width="stretch")
-img_proc.image(
-    processed,
-    caption=f"Model input: {size[0]}×{size[1]}, {card.preprocessing.aspect}"
-    + (", enhanced" if card.preprocessing.enhances else ""),
-    width="stretch",
-)
-heatmap = None
-with img_heat:
-    heat_slot = st.container()
-    map_label = label
-    if prediction.cam is not None and prediction.cam.ndim == 3 and prediction.cam.shape[2] > 1:
-        map_label = st.selectbox(
-            "Map of label",
-            list(card.labels),
-            index=list(card.labels).index(label),
-            key=scan_key(f"analyze_map_{card.id}", upload),
-        )
-    alpha = st.slider("Heatmap opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="analyze_alpha")
-    cam = cam_channel(prediction, map_label)
-    if cam is None:
-        heat_slot.info("This model exports no activation map.")
-    else:
-        heatmap = overlay(scan.pixels, cam, prediction.preprocessed, size, alpha=alpha)
-        if boxes:
-            heatmap = draw_boxes(heatmap, boxes, display_scale)
-        heat_slot.image(
-            heatmap,
-            width="stretch",
-            caption=f"Activation map for '{map_label}' (red = strongest, normalised per map): "
-            "where the model's evidence lies, not a lesion outline." + boxes_caption(boxes),
-        )
-        caveat = heatmap_caveat(card)
-        if caveat:
-            heat_slot.caption(caveat)
-
-st.subheader("Report")
-m1, m2, m3, m4 = st.columns(4)
-m1.metric(
-    f"Risk score: P('{label}')", fmt_score(view.score, threshold), border=True, height="stretch"
-)
-m2.metric("Risk level", view.level, border=True, height="stretch", help=RISK_RULE)
-m3.metric(
-    "Threshold",
-    fmt_score(threshold, view.score),
-    point_name,
-    delta_color="off",
-    delta_arrow="off",
-    border=True,
-    height="stretch",
-)
-m4.metric(
-    "Distance to threshold",
-    view.distance.level if view.distance else "n/a",
-    border=True,
-    height="stretch",
-    help=DISTANCE_RULE,
-)
-text_col, bars_col = st.columns([3, 2], gap="large")
-with text_col:
-    st.markdown(
-        f":{LEVEL_COLOURS[view.level]}-badge[{view.level}] Most probable label: "
-        f"**{prediction.label}** · {provenance(prediction, card)} · "
-        f"{prediction.latency_ms:.1f} ms"
-    )
-    if view.distance is not None:
-        st.markdown(view.distance.sentence(label))
-    if view.spread:
-        st.markdown(view.spread)
-    st.caption(view.calibration_note)
-    st.markdown("**Recommendations (research use)**")
-    st.markdown("\n".join(f"- {item}" for item in view.advice))
-    with st.expander("How the risk level and the distance to the threshold are computed"):
-        st.markdown(RISK_RULE)
-        st.markdown(DISTANCE_RULE)
-with bars_col:
-    st.plotly_chart(
-        charts.probability_bars(
-            prediction.probabilities,
-            highlight=label,
-            threshold=threshold,
-            title="Probability per label",
-        ),
-        key="analyze_bars",
-    )
+images = image_row(view, scan, upload)
+report_block(view)
 
 content = report_content(
     view,
     file_name=upload.name,
     scan_summary={k: v for k, v in summary_rows(scan, upload.name).items() if k != "file"},
-    images={"original": original, "processed": processed, "heatmap": heatmap},
+    images={"original": images.original, "processed": images.processed, "heatmap": images.heatmap},
     figures=report_figures(zoo, card.id),
     rules=[RISK_RULE, DISTANCE_RULE],
 )

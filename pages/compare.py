@@ -6,13 +6,12 @@ import streamlit as st
 from ui.analysis import render_comparison
 from ui.choice import default_models, rank_models, scan_modality
 from ui.common import get_registry, model_key, model_label, page_setup, require_models, show_error
-from ui.heatmap import DEFAULT_OPACITY, cam_channel, overlay
+from ui.compare_view import score_column, score_row, task_picker
+from ui.heatmap import DEFAULT_OPACITY
 from ui.inference import result_card, run_prediction, scan_resemblance
 from ui.stats import validation_set
-from ui.trust import ood_sentence
 from ui.widgets import modality_note, scan_controls, scan_key, scan_picker
 from zoo.errors import ZooError
-from zoo.labels import label_tasks
 
 SCAN, LABELLED = "One scan, several models", "Models on a labelled set"
 
@@ -58,60 +57,8 @@ def compare_on_scan() -> None:
             except ZooError as exc:
                 show_error(exc, f"{card.name} could not analyse {upload.name}")
                 continue
-            st.markdown(f"**{card.name}** v{card.version}")
-            focus = card.positive_label or prediction.label
-            score = prediction.probabilities[focus]
-            called = (
-                "≥"
-                if card.is_binary and score >= card.default_threshold
-                else "<"
-                if card.is_binary
-                else ""
-            )
-            st.metric(
-                f"P('{focus}')",
-                f"{score:.3f}",
-                f"{called} t = {card.default_threshold:.3f}" if card.is_binary else "top label",
-                delta_color="off",
-                delta_arrow="off",
-                border=True,
-            )
-            if not fits[entry.id].fits:
-                st.caption(f"⚠ {fits[entry.id].why}")
-            flagged = ood_sentence(prediction, card)
-            if flagged:
-                st.warning(flagged, icon=":material/travel_explore:")
-            cam = cam_channel(prediction, focus)
-            if cam is not None:
-                st.image(
-                    overlay(
-                        scan.pixels,
-                        cam,
-                        prediction.preprocessed,
-                        card.preprocessing.input_size,
-                        alpha=alpha,
-                        max_side=512,
-                    ),
-                    caption=f"Activation map for '{focus}'",
-                    width="stretch",
-                )
-            else:
-                st.caption("No activation map exported.")
-            rows.append(
-                {
-                    "model": card.id,
-                    "predicted label": prediction.label,
-                    "label of interest": focus,
-                    "score": round(score, 4),
-                    "threshold": f"{card.default_threshold:.3f}"
-                    if card.is_binary
-                    else "— (top label)",
-                    "latency (ms)": round(prediction.latency_ms, 1),
-                    "probabilities": " · ".join(
-                        f"{k} {v:.3f}" for k, v in prediction.probabilities.items()
-                    ),
-                }
-            )
+            score_column(card, prediction, fits[entry.id], scan, alpha)
+            rows.append(score_row(card, prediction))
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         st.caption(
@@ -138,33 +85,10 @@ def compare_on_labelled_set() -> None:
             "Labelled set: each model's shipped validation split. To compare models on your own "
             "labelled scans, score them on the Batch page first."
         )
-    tasks = label_tasks(entry.card for entry in candidates.values())
-    if not tasks:
-        st.info(
-            "No model has labelled predictions to compare: models built with "
-            "`python -m training build-zoo` ship their validation predictions."
-        )
+    picked = task_picker(candidates)
+    if picked is None:
         return
-    by_title = {task.title: task for task in tasks}
-    title = st.selectbox(
-        "Label of interest (one-vs-rest; models that predict it, by modality)",
-        list(by_title),
-        key="compare_task",
-        help="Labels are matched by name across models (no_finding = normal, …: see "
-        "zoo/labels.py). Each model is scored one-vs-rest on the label.",
-    )
-    task = by_title[title]
-    entries = [candidates[model_id] for model_id in task.model_ids]
-    chosen = st.multiselect(
-        "Models",
-        entries,
-        default=entries[:4],
-        format_func=model_label,
-        key=f"compare_set_models_{task.label}_{'|'.join(task.modalities)}",
-    )
-    if not chosen:
-        st.info("Choose at least one model.")
-        return
+    task, chosen = picked
     label = task.label
     sets = []
     for entry in chosen:
