@@ -1,7 +1,5 @@
 """Batch: many scans (or ZIP archives) through one or more models; with labels, metrics."""
 
-import hashlib
-
 import streamlit as st
 
 from ui.analysis import render_comparison, render_model_metrics
@@ -9,23 +7,20 @@ from ui.batch import (
     MAX_FILES,
     MAX_RATIO,
     MAX_TOTAL_BYTES,
-    collect_files,
-    display_scores,
-    labelled_sets,
-    read_labels_csv,
-    read_labels_metadata,
-    score_files,
 )
-from ui.common import get_registry, model_label, page_setup, require_models, user_action
+from ui.batch_view import run_batch, scores_section
+from ui.common import get_registry, model_label, page_setup, require_models
 from ui.stats import target_label
 from ui.trust import render_subgroups
+from zoo.labels import label_in
 
 page_setup("Batch")
 st.markdown(
     f"Score many scans at once: upload files, or ZIP archives (read in memory; at most "
     f"{MAX_FILES} files, {MAX_TOTAL_BYTES // 2**20} MB unpacked, {MAX_RATIO}:1 compression). "
     "Add a CSV with the columns `path,label` to evaluate the models on your own data: `path` "
-    "matches a file's name, or its path inside the ZIP; labels must use the model's label names."
+    "matches a file's name, or its path inside the ZIP; labels use the model's label names or "
+    "their synonyms (normal = no_finding, …)."
 )
 zoo = get_registry()
 require_models(zoo)
@@ -59,69 +54,14 @@ with right:
     )
 
 if go:
-    with user_action("The batch could not be read"):
-        files = collect_files((f.name, f.getvalue()) for f in uploads)
-        labels = read_labels_csv(labels_file.getvalue(), labels_file.name) if labels_file else {}
-        metadata = (
-            read_labels_metadata(labels_file.getvalue(), labels_file.name) if labels_file else {}
-        )
-    if not files:
-        st.error("No files found in the upload (empty ZIP?).\n\n**What to do:** upload scans.")
-        st.stop()
-    bar = st.progress(0.0, text="Scoring…")
-
-    def _progress(done: int, total: int, name: str) -> None:
-        bar.progress(
-            done / max(1, total),
-            text=f"Scoring {done + 1}/{total}: {name}"
-            if done < total
-            else f"Scored {total} file(s).",
-        )
-
-    frame = score_files(
-        files, [e.id for e in chosen], zoo, labels=labels, metadata=metadata, progress=_progress
-    )
-    sets, notes = labelled_sets(frame, zoo)
-    digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:12]
-    st.session_state["batch"] = {"frame": frame, "sets": sets, "notes": notes, "id": digest}
+    run_batch(zoo, uploads, labels_file, chosen)
 
 batch = st.session_state.get("batch")
 if not batch:
     st.info("Upload scans, choose models and press **Score the batch**.")
     st.stop()
 
-frame = batch["frame"]
-errors = frame[frame["error"].notna()]
-st.subheader("Scores")
-good = frame["error"].isna().sum()
-st.markdown(
-    f"{frame['file'].nunique()} file(s) × {frame['model'].nunique()} model(s): "
-    f"{good} score(s), {len(errors)} failure(s)."
-)
-if len(errors):
-    with st.expander(f"{errors['file'].nunique()} file(s) could not be scored"):
-        st.dataframe(errors[["file", "model", "error"]], hide_index=True)
-st.dataframe(display_scores(frame), hide_index=True)
-st.download_button(
-    "Download the scores (CSV)",
-    frame.to_csv(index=False).encode(),
-    file_name="medzoo-scores.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click="ignore",
-)
-if "modality_ok" in frame and (frame["modality_ok"] == False).any():  # noqa: E712
-    st.warning("Some scans' modality is not one the model was trained on (see `modality_ok`).")
-
-if "ood_flagged" in frame and frame["ood_flagged"].eq(True).any():
-    flagged = frame[frame["ood_flagged"].eq(True)]
-    per_model = ", ".join(f"{m}: {n}" for m, n in flagged.groupby("model").size().items())
-    st.warning(
-        f"{len(flagged)} score(s) come from scans that look unlike the model's training data "
-        f"(`ood_flagged`; {per_model}). Those outputs mean little: check the scan suits the "
-        "model.",
-        icon=":material/travel_explore:",
-    )
+scores_section(batch["frame"])
 
 sets = batch["sets"]
 for note in batch["notes"]:
@@ -150,7 +90,8 @@ render_subgroups(scored, label, threshold, key=f"batch_{model_id}")
 
 if len(sets) > 1:
     st.subheader("Compare the models on your data")
-    common = [lab for lab in card.labels if all(lab in s.card.labels for s in sets.values())]
+    # labels lined up by name across models (zoo.labels: "normal" = "no_finding")
+    common = [lab for lab in card.labels if all(label_in(s.card, lab) for s in sets.values())]
     if not common:
         st.info("The models share no label, so they cannot be compared on one label.")
     else:
