@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import state
 from ui.analysis import render_comparison, render_model_metrics
 from ui.batch import (
     MAX_FILES,
@@ -56,15 +57,15 @@ with right:
 if go:
     run_batch(zoo, uploads, labels_file, chosen)
 
-batch = st.session_state.get("batch")
-if not batch:
+batch = state.batch()
+if batch is None:
     st.info("Upload scans, choose models and press **Score the batch**.")
     st.stop()
 
-scores_section(batch["frame"])
+scores_section(batch.frame)
 
-sets = batch["sets"]
-for note in batch["notes"]:
+sets = batch.sets
+for note in batch.notes:
     st.warning(note)
 if not sets:
     st.caption("Add a labels CSV to see metrics and comparisons on your data.")

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from ui import state
 from ui.analysis import render_comparison
 from ui.choice import default_models, rank_models, scan_modality
 from ui.common import get_registry, model_key, model_label, page_setup, require_models, show_error
@@ -68,9 +69,9 @@ def compare_on_scan() -> None:
 
 
 def compare_on_labelled_set() -> None:
-    batch = st.session_state.get("batch") or {}
+    batch_sets = state.batch_sets()
     sources = ["Validation split (shipped with the models)"]
-    if batch.get("sets"):
+    if batch_sets:
         sources.append("My labelled batch (from the Batch page)")
     if len(sources) > 1:
         source = st.radio("Labelled set", sources, horizontal=True, key="compare_source")
@@ -79,7 +80,7 @@ def compare_on_labelled_set() -> None:
     if source == sources[0]:
         candidates = {e.id: e for e in zoo.entries() if e.card.validation_predictions}
     else:
-        candidates = {m: zoo.get(m) for m in batch["sets"] if m in zoo}
+        candidates = {m: zoo.get(m) for m in batch_sets if m in zoo}
     if len(sources) == 1:
         st.caption(
             "Labelled set: each model's shipped validation split. To compare models on your own "
@@ -93,9 +94,7 @@ def compare_on_labelled_set() -> None:
     sets = []
     for entry in chosen:
         try:
-            scored = (
-                validation_set(zoo, entry.id) if source == sources[0] else batch["sets"][entry.id]
-            )
+            scored = validation_set(zoo, entry.id) if source == sources[0] else batch_sets[entry.id]
         except ZooError as exc:
             show_error(exc, f"The predictions of {entry.card.name} could not be read")
             continue

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import state
 from ui.analysis import default_threshold, render_history, render_model_metrics
 from ui.common import get_registry, model_label, page_setup, require_models, user_action
 from ui.stats import target_label, validation_set
@@ -17,7 +18,7 @@ require_models(zoo)
 top_left, top_right = st.columns([3, 2])
 entry = top_left.selectbox("Model", zoo.entries(), format_func=model_label, key="metrics_model")
 card = entry.card
-batch_sets = (st.session_state.get("batch") or {}).get("sets", {})
+batch_sets = state.batch_sets()
 sources = []
 if card.validation_predictions:
     sources.append(VALIDATION)

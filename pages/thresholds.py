@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui.common import get_registry, model_label, page_setup, require_models, user_action
 from ui.report import operating_points, unreachable_points
+from ui.state import choose_threshold
 from ui.stats import both_classes, metrics_at, validation_set
 from ui.thresholds_view import threshold_panels
 from ui.widgets import label_picker, unreachable_note
@@ -108,7 +109,7 @@ threshold = st.slider(
     key=slider_key,
     on_change=_to_custom,
 )
-st.session_state.setdefault("chosen_thresholds", {})[(card.id, label)] = float(threshold)
+choose_threshold(card.id, label, threshold)
 prevalence = float(prevalence_pct) / 100
 at = metrics_at(table, threshold, prevalence=prevalence)
 

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts
+from ui.state import chosen_threshold
 from ui.stats import ScoredSet, metrics_at, read_history
 from ui.trust import render_subgroup_comparison
 from zoo.evaluation import evaluate
@@ -171,7 +172,7 @@ def default_threshold(scored: ScoredSet, label: str) -> float:
     """The threshold chosen on the Thresholds page this session, else the card's, else 0.5."""
     card = scored.card
     own = label_in(card, label) or label
-    chosen = st.session_state.get("chosen_thresholds", {}).get((scored.model_id, own))
+    chosen = chosen_threshold(scored.model_id, own)
     if chosen is not None:
         return float(chosen)
     if card.is_binary:  # P(negative) = 1 - P(positive): the same call at 1 - t

@@ -17,12 +17,13 @@ from ui.batch import (
     score_files,
 )
 from ui.common import user_action
+from ui.state import BatchResult, set_batch
 from zoo.registry import ModelEntry, Registry
 
 
 def run_batch(zoo: Registry, uploads: list, labels_file: Any, chosen: list[ModelEntry]) -> None:
     """Read the uploads (and labels CSV) in memory, score them, keep the result in this
-    session (``st.session_state["batch"]``, read by the Compare page too)."""
+    session (:func:`ui.state.set_batch`, read by Compare and Metrics too)."""
     with user_action("The batch could not be read"):
         files = collect_files((f.name, f.getvalue()) for f in uploads)
         labels = read_labels_csv(labels_file.getvalue(), labels_file.name) if labels_file else {}
@@ -47,7 +48,7 @@ def run_batch(zoo: Registry, uploads: list, labels_file: Any, chosen: list[Model
     )
     sets, notes = labelled_sets(frame, zoo)
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:12]
-    st.session_state["batch"] = {"frame": frame, "sets": sets, "notes": notes, "id": digest}
+    set_batch(BatchResult(frame, sets, tuple(notes), digest))
 
 
 def scores_section(frame: pd.DataFrame) -> None:

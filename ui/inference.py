@@ -1,7 +1,8 @@
 """Model runs, cached by (model, file hash, frame, window): moving a control never reruns one.
 
 ``st.cache_data`` keys on the SHA-256 of the upload, not on the session: a user only ever
-gets back the result of bytes they sent themselves. Entries are bounded.
+gets back the result of bytes they sent themselves. Entries are bounded (16 results, each
+with its model input and maps: a few MB).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from zoo.runtime import Prediction, predict
 from zoo.trust.resemblance import input_ratios
 
 
-@st.cache_data(max_entries=32, show_spinner="Running the model…")
+@st.cache_data(max_entries=16, show_spinner="Running the model…")
 def run_prediction(
     root: str,
     model_id: str,
