@@ -22,7 +22,7 @@ def score_row(card: ModelCard, prediction: Prediction) -> dict[str, Any]:
     focus = card.positive_label or prediction.label
     return {
         "model": card.id,
-        "predicted label": prediction.label,
+        "call at the threshold": prediction.label,
         "label of interest": focus,
         "score": round(prediction.probabilities[focus], 4),
         "threshold": f"{card.default_threshold:.3f}" if card.is_binary else "— (top label)",

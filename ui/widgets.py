@@ -207,6 +207,10 @@ def operating_point_control(
         help="Operating points from the model's validation predictions, ordered by threshold: "
         "to the right the threshold is lower, so more cases are called positive.",
     )
+    st.caption(
+        "From most specific to most sensitive: "
+        + " → ".join(f"{n} ({points[n]:.3f})" for n in names)
+    )
     return float(points[name]), name
 
 
