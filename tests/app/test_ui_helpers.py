@@ -430,3 +430,16 @@ def test_the_scores_table_shows_no_none_and_one_probabilities_column():
     ]
     assert list(shown["threshold"]) == ["0.500", "— (top label)"]
     assert "true label" not in shown  # no labels given: no empty column
+
+
+def test_chart_legends_get_a_row_each_so_none_is_cut():
+    from ui import charts
+    from ui.stats import compute_curves
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    curves = compute_curves(y, rng.random(200), band=False)
+    one = charts.roc_figure([("a", curves)])
+    four = charts.roc_figure([(name, curves) for name in "abcd"])
+    # chance + one curve per model: the bottom margin grows by a row per entry
+    assert four.layout.margin.b - one.layout.margin.b == 3 * 20
