@@ -135,6 +135,8 @@ def model_picker(ranked: list[ModelFit], key: str) -> ModelFit:
         help="Models trained on this scan's modality come first; among them, and for image "
         "files (no modality tag), the ones whose training images the scan looks most like.",
     )
+    # a select box cuts long names at 1280-1440 px: the whole name, wrapped, below it
+    st.caption(f"**{fit.entry.card.name}** · `{fit.id}` · {', '.join(fit.entry.card.modalities)}")
     return fit
 
 

@@ -212,3 +212,26 @@ def test_a_sample_opens_on_a_model_of_its_declared_kind(open_page, sample):
     assert picked.fits, (sample, picked.id, picked.why)
     assert _report_model(at) == picked.id
     assert not errors(at)
+
+
+def test_compare_warns_when_a_scan_is_out_of_distribution_for_a_chosen_model(open_page):
+    at = open_page("compare", models_dir=MODELS)
+    data = (SAMPLES / "mri_brain_glioma.jpg").read_bytes()
+    at.file_uploader(key="compare_upload").set_value(("mri.jpg", data, "image/jpeg"))
+    ok(at.run())
+    models = keyed(at.multiselect, "compare_models")
+    assert [entry.id for entry in models.value] == ["multiclass-brain-mri"]  # what it resembles
+    assert not any("looks unlike" in w.value for w in at.main.warning)
+    chest = next(e for e in Registry(MODELS).entries() if e.id == "multiclass-cxr")
+    models.select(chest)
+    ok(at.run())
+    assert any("looks unlike the images" in w.value for w in at.main.warning)
+
+
+def test_home_says_the_disclaimer_once():
+    # the sidebar carries it on every page; Home once repeated it in the main area
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    everything = [w.value for w in at.warning] + [m.value for m in at.markdown]
+    assert sum("Research and teaching only" in text for text in everything) == 1

@@ -233,7 +233,7 @@ def test_compare_two_models_on_one_scan(page, server, tmp_path):
     shot(page, "compare-scan")
     page.get_by_text("Models on a labelled set").click()
     settle(page)
-    page.get_by_text("DeLong test").wait_for()
+    page.get_by_text("Paired DeLong test on the").wait_for()
     no_exception(page)
     shot(page, "compare-labelled")
 
