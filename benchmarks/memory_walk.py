@@ -26,22 +26,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.load_sessions import Server
+from benchmarks.load_sessions import CHROMIUM, LAUNCH_ARGS, Server
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "zoo" / "models"
 SAMPLES = ROOT / "zoo" / "samples"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 BUDGET_MB = 800
 WAIT_MS = 60_000
 #: One scan per kind, and the models of that kind (model ids as the picker shows them).
@@ -114,7 +103,7 @@ def run(sessions: int) -> list[Row]:
     ):
         server.wait_healthy()
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             try:
                 for i in range(sessions):
                     kind, sample, models = KINDS[i % len(KINDS)]
