@@ -11,7 +11,7 @@ README = (ROOT / "README.md").read_text()
 
 def readme_command(after: str) -> str:
     """The first fenced shell line that follows the sentence ``after`` in README."""
-    match = re.search(re.escape(after) + r"[^`]*```bash\n(.+?)\n", README)
+    match = re.search(re.escape(after) + r".*?```bash\n(.+?)\n", README, flags=re.S)
     assert match, f"README has no command after {after!r}"
     return match.group(1).strip()
 
