@@ -1,4 +1,4 @@
-"""``python -m training export``: a run folder becomes a zoo model folder.
+"""``python -m pipeline export``: a run folder becomes a zoo model folder.
 
 Writes into ``zoo/models/<id>/``: ``model.onnx`` (float32, or the int8 / float16
 variant when asked), ``card.json`` (validated by ``zoo.card.parse_card`` before it is

@@ -1,4 +1,4 @@
-"""Trust signals written into an exported model's card (``python -m training trust``).
+"""Trust signals written into an exported model's card (``python -m pipeline trust``).
 
 Everything here is measured on the model file the zoo serves, with the run's own split:
 

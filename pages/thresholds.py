@@ -28,7 +28,7 @@ if not entries:
     st.info(
         "None of the installed models ships validation predictions (the `validation_predictions` "
         "file of its card), so there is nothing to set a threshold on. Models built with "
-        "`python -m training build-zoo` include them."
+        "`python -m pipeline build-zoo` include them."
     )
     st.stop()
 

@@ -24,7 +24,7 @@ DISCLAIMER = (
 )
 
 NO_MODELS = (
-    "No models are installed yet. Build them with `python -m training build-zoo` "
+    "No models are installed yet. Build them with `python -m pipeline build-zoo` "
     "(see README.md, 'Build the zoo'), or point `MEDZOO_MODELS_DIR` at a folder of models."
 )
 
@@ -115,7 +115,7 @@ def next_step(exc: BaseException) -> str:
     if isinstance(exc, ModelIntegrityError):
         return (
             "This model's file is missing or differs from its card, so it was refused. Choose "
-            "another model; to repair it, rebuild the zoo (`python -m training build-zoo`) or "
+            "another model; to repair it, rebuild the zoo (`python -m pipeline build-zoo`) or "
             "download the model again (README)."
         )
     if isinstance(exc, ModelNotFoundError):

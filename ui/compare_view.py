@@ -76,7 +76,7 @@ def task_picker(candidates: dict[str, ModelEntry]) -> tuple[LabelTask, list[Mode
     if not tasks:
         st.info(
             "No model has labelled predictions to compare: models built with "
-            "`python -m training build-zoo` ship their validation predictions."
+            "`python -m pipeline build-zoo` ship their validation predictions."
         )
         return None
     by_title = {task.title: task for task in tasks}

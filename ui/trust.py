@@ -1,7 +1,7 @@
 """Trust signals on the pages: out-of-distribution warnings, the test-time-augmentation
 interval, sample boxes, calibration before/after, localization and subgroup tables.
 
-Numbers come from the card (measured at export by ``python -m training trust``) or from
+Numbers come from the card (measured at export by ``python -m pipeline trust``) or from
 :mod:`zoo.trust` on the labelled set in view; this module only lays them out.
 """
 
@@ -167,7 +167,7 @@ def render_calibration_effect(card: ModelCard, key: str) -> None:
     if not effect:
         st.info(
             "This card carries no calibration measurement: its probabilities are served as the "
-            "model outputs them (run `python -m training trust` to fit one)."
+            "model outputs them (run `python -m pipeline trust` to fit one)."
         )
         return
     method = section.get("method", "none")

@@ -152,7 +152,7 @@ def test_no_sample_picker_without_samples(open_page, tmp_path, monkeypatch):
 
 def test_without_models_the_page_says_how_to_get_some(open_page, tmp_path):
     at = open_page("analyze", models_dir=tmp_path)
-    assert any("python -m training build-zoo" in i.value for i in at.info)
+    assert any("python -m pipeline build-zoo" in i.value for i in at.info)
 
 
 def test_shipped_samples_are_offered(open_page):

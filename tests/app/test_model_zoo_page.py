@@ -39,4 +39,4 @@ def test_broken_card_is_listed_with_its_problem(open_page, zoo_dir):
 
 def test_empty_zoo(open_page, tmp_path):
     at = open_page("model_zoo", models_dir=tmp_path)
-    assert any("python -m training build-zoo" in i.value for i in at.info)
+    assert any("python -m pipeline build-zoo" in i.value for i in at.info)

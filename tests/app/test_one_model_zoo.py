@@ -23,4 +23,4 @@ def test_single_model_zoo(open_page, tmp_path, page):
 @pytest.mark.parametrize("page", PAGES)
 def test_empty_zoo_says_how_to_get_models(open_page, tmp_path, page):
     at = open_page(page, models_dir=tmp_path)
-    assert any("python -m training build-zoo" in i.value for i in at.info)
+    assert any("python -m pipeline build-zoo" in i.value for i in at.info)

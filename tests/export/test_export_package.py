@@ -1,4 +1,4 @@
-"""Loading a trained run in a fresh process, as `python -m training export` does."""
+"""Loading a trained run in a fresh process, as `python -m pipeline export` does."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""``export.trust.add_trust`` (``python -m training trust``) on a real smoke model.
+"""``export.trust.add_trust`` (``python -m pipeline trust``) on a real smoke model.
 
 One shipped recipe is trained in smoke mode and exported once per module; the trust step
 then runs on it (and on copies of the exported folder) with a tiny folder of other kinds
@@ -485,7 +485,7 @@ def test_multiclass_serving_with_temperature_scaling(trusted_multiclass, tmp_pat
 
 
 def test_cli_trust_writes_the_card_and_prints_the_summary(trusted, tmp_path, capsys):
-    from training.cli import main
+    from pipeline.cli import main
 
     target = _copy_model(trusted.pristine, tmp_path / "models")
     code = main(

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args):
     return subprocess.run(
-        [sys.executable, "-m", "training", *args],
+        [sys.executable, "-m", "pipeline", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,7 +42,7 @@ def test_without_tensorflow_training_says_what_to_install(tmp_path):
         "sys.meta_path.insert(0, Block())\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "training", "train", "mobilenetv3-synthetic", "--smoke"],
+        [sys.executable, "-m", "pipeline", "train", "mobilenetv3-synthetic", "--smoke"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,9 +1,9 @@
-"""``python -m training``: train a recipe, export a run into the zoo, rebuild the zoo.
+"""``python -m pipeline``: train a recipe, export a run into the zoo, rebuild the zoo.
 
-    python -m training train RECIPE [--data DIR] [--epochs N] [--smoke]
-    python -m training export RUN_DIR --to zoo/models/ID [--int8 | --int8-weights | --fp16]
-    python -m training trust RUN_DIR --to zoo/models/ID [--shared DIR] [--no-heatmaps]
-    python -m training build-zoo [--smoke]
+    python -m pipeline train RECIPE [--data DIR] [--epochs N] [--smoke]
+    python -m pipeline export RUN_DIR --to zoo/models/ID [--int8 | --int8-weights | --fp16]
+    python -m pipeline trust RUN_DIR --to zoo/models/ID [--shared DIR] [--no-heatmaps]
+    python -m pipeline build-zoo [--smoke]
 
 RECIPE is a path or a shipped recipe id (``training/recipes/<id>.json``).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train one recipe into runs/<id>/")
     train.add_argument("recipe")
@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {line}")
         print(f"trust signals of {card['id']} written in {time.perf_counter() - started:.0f} s")
         return 0
-    from training.build_zoo import build_zoo
+    from pipeline.build_zoo import build_zoo
 
     build_zoo(smoke=args.smoke, only=args.only, models_dir=args.models)
     return 0
