@@ -7,7 +7,7 @@ ui.analyze_view.analysis_view of the result, the figures are ui.figures'.
 import pandas as pd
 import streamlit as st
 
-from ui.analyze_view import analysis_view, report_content, validation_table
+from ui.analyze_view import analysis_view, report_content
 from ui.analyze_widgets import image_row, report_block
 from ui.choice import rank_models, scan_modality
 from ui.common import get_registry, model_key, page_setup, require_models, user_action
@@ -67,7 +67,7 @@ with model_col:
     with user_action(f"The validation predictions of {card.name} could not be read", stop=False):
         validation = None
         validation = validation_set(zoo, card.id)
-    table = validation_table(validation, label)
+    table = validation.defined_table(label) if validation is not None else None
     threshold, point_name = operating_point_control(card, table, "analyze_op")
     view = analysis_view(
         card, prediction, label, threshold, point_name, validation, model_fits=fit.fits

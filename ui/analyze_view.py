@@ -15,7 +15,6 @@ from ui.report import Confidence, confidence, recommendations, risk_level
 from ui.stats import ScoredSet, metrics_at
 from ui.trust import ood_caption, ood_sentence, tta_sentence
 from zoo.card import ModelCard
-from zoo.metrics import ThresholdTable
 from zoo.runtime import Prediction
 
 #: A Streamlit badge colour per risk level.
@@ -52,14 +51,6 @@ class AnalysisView:
         return " ".join(p.replace("**", "") for p in parts if p) or None
 
 
-def validation_table(validation: ScoredSet | None, label: str) -> ThresholdTable | None:
-    """The validation ThresholdTable of ``label``, when both classes are there."""
-    if validation is None:
-        return None
-    y, _ = validation.binary(label)
-    return validation.table(label) if 0 < int(y.sum()) < len(y) else None
-
-
 def analysis_view(
     card: ModelCard,
     prediction: Prediction,
@@ -74,7 +65,7 @@ def analysis_view(
     if prediction.model_id != card.id:
         raise ValueError(f"a result of {prediction.model_id} cannot be shown as {card.id}")
     score = float(prediction.probabilities[label])
-    table = validation_table(validation, label)
+    table = validation.defined_table(label) if validation is not None else None
     distance = None
     if table is not None and validation is not None:
         distance = confidence(score, threshold, *validation.binary(label))

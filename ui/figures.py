@@ -152,10 +152,7 @@ def operating_point_rows(registry: Registry, model_id: str) -> list[dict[str, st
     if not card.is_binary:
         return [{"operating point": "most probable label", "threshold": "—"}]
     validation = validation_set(registry, model_id)
-    table = None
-    if validation is not None:
-        y, _ = validation.binary(card.positive_label)
-        table = validation.table(card.positive_label) if 0 < int(y.sum()) < len(y) else None
+    table = validation.defined_table(card.positive_label) if validation is not None else None
     rows = [
         {"operating point": name, "threshold": f"{value:.3f}"}
         for name, value in operating_points(table, card).items()

@@ -85,6 +85,11 @@ class ScoredSet:
             return validation_curves(*self.cache_key, label)
         return compute_curves(*self.binary(label))
 
+    def defined_table(self, label: str) -> ThresholdTable | None:
+        """:meth:`table`, or None when the set holds one class only for ``label`` (no
+        sensitivity, specificity or operating point is defined then)."""
+        return self.table(label) if both_classes(self.binary(label)[0]) else None
+
     def table(self, label: str) -> ThresholdTable:
         if self.cache_key is not None:
             return validation_table(*self.cache_key, label)
