@@ -22,7 +22,6 @@ MODERATE_FRACTION = 0.75
 #: flip with a small change; from FAR on the score is well away from the threshold.
 NEAR, FAR = 0.10, 0.25
 MIN_COST = "Min cost (FN:FP ratio)"
-LEVELS = ("Low", "Borderline", "High")
 RISK_RULE = (
     "Risk level against the threshold t: **High** if the score is ≥ t; **Borderline** if it "
     "is below t but near it (fewer than 10% of validation scores lie between the score and "
@@ -117,7 +116,6 @@ def recommendations(
     confidence_level: str | None,
     modality_matches: bool,
     card: ModelCard,
-    modality: str | None = None,
 ) -> list[str]:
     """Research-use next steps for a report (never clinical advice).
 

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from ui.choice import UNTAGGED, ModelFit, declared_kind
+from ui.choice import ModelFit, declared_kind, is_untagged
 from ui.common import model_label, user_action
 from ui.report import NOT_REACHABLE, operating_points, unreachable_points
 from ui.scans import (
@@ -119,7 +119,7 @@ def modality_note(modality: str | None, file_modality: str) -> None:
             "Image files carry no modality tag: the models whose training images this scan "
             "resembles come first. Make sure the scan is what the chosen model expects."
         )
-    elif file_modality.upper() in ("", UNTAGGED):
+    elif is_untagged(file_modality):
         st.caption(f"A shipped sample: {modality}, as its sample list declares.")
 
 

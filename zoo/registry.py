@@ -122,12 +122,6 @@ class Registry:
     def card(self, model_id: str) -> ModelCard:
         return self.get(model_id).card
 
-    def for_modality(self, modality: str) -> list[ModelEntry]:
-        """Models whose card lists ``modality`` first, then the rest."""
-        modality = modality.upper()
-        matching = [e for e in self._entries.values() if modality in e.card.modalities]
-        return matching + [e for e in self._entries.values() if e not in matching]
-
     def validation_predictions(self, model_id: str) -> ValidationPredictions:
         """The served (calibrated) probabilities on the model's validation side."""
         return self.held_out_predictions(model_id, "validation")

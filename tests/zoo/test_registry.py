@@ -35,10 +35,6 @@ class TestRegistry:
         with pytest.raises(ModelNotFoundError, match="see README"):
             registry.get("x")
 
-    def test_modality_first(self, zoo_dir):
-        registry = Registry(zoo_dir)
-        assert [e.id for e in registry.for_modality("dx")] == ["multi-test", "binary-test"]
-
     def test_env_override(self, zoo_dir, monkeypatch):
         monkeypatch.setenv("MEDZOO_MODELS_DIR", str(zoo_dir))
         assert models_dir() == zoo_dir
