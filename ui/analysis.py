@@ -13,9 +13,8 @@ import streamlit as st
 
 from ui import charts
 from ui.state import chosen_threshold
-from ui.stats import ScoredSet, metrics_at, read_history
+from ui.stats import ScoredSet, evaluation, metrics_at, read_history
 from ui.trust import render_subgroup_comparison
-from zoo.evaluation import evaluate
 from zoo.labels import label_in
 from zoo.metrics import delong_test_paired, delong_test_unpaired
 from zoo.registry import Registry
@@ -266,9 +265,7 @@ def render_model_metrics(scored: ScoredSet, label: str, key: str, threshold: flo
         right.plotly_chart(charts.pr_figure([(card.id, curves)]), key=f"{key}_pr")
     else:
         st.warning(f"This set holds only one class for '{label}': ROC and PR are undefined.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report = evaluate(card, scored.y_true, scored.probabilities, threshold=threshold)
+    report = evaluation(card, scored.y_true, scored.probabilities, threshold=threshold)
     metrics = report["metrics"]
     rows = []
     for name, value in metrics.items():

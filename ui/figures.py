@@ -15,34 +15,23 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import streamlit as st
-
-from ui.common import registry_for
 from ui.report import NOT_REACHABLE, operating_points, unreachable_points
-from ui.stats import validation_set
+from ui.stats import evaluation, validation_predictions, validation_set
 from zoo.errors import CardError
-from zoo.evaluation import evaluate
 from zoo.registry import Registry
 
 SIDES = {"test": "held-out test", "validation": "validation"}
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _report(root: str, model_id: str, sha256: str, side: str) -> dict[str, Any] | None:
-    registry = registry_for(root)
-    card = registry.card(model_id)
-    try:
-        predictions = registry.held_out_predictions(model_id, side)
-    except CardError:
-        return None
-    return evaluate(card, predictions.y_true, predictions.probabilities)
-
-
 def held_out_report(registry: Registry, model_id: str, side: str) -> dict[str, Any] | None:
-    """:func:`zoo.evaluation.evaluate` of the served probabilities on ``side`` at the card's
+    """:func:`ui.stats.evaluation` of the served probabilities on ``side`` at the card's
     default threshold (cached); None when the card ships no predictions for that side."""
     card = registry.card(model_id)
-    return _report(str(registry.root), model_id, card.file.sha256, side)
+    try:
+        predictions = validation_predictions(str(registry.root), model_id, card.file.sha256, side)
+    except CardError:
+        return None
+    return evaluation(card, predictions.y_true, predictions.probabilities)
 
 
 def number(value: object, pattern: str = "{:.3f}") -> str:

@@ -8,6 +8,7 @@ user's own labelled data goes through the same pure functions, uncached.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import warnings
@@ -21,6 +22,7 @@ import streamlit as st
 
 from ui.common import registry_for
 from zoo.card import ModelCard
+from zoo.evaluation import evaluate
 from zoo.labels import label_in
 from zoo.metrics import (
     ThresholdTable,
@@ -152,13 +154,43 @@ def metrics_at(table: ThresholdTable, threshold: float, prevalence: float | None
     return at
 
 
+def evaluation(
+    card: ModelCard, y_true: np.ndarray, probabilities: np.ndarray, threshold: float | None = None
+) -> dict[str, Any]:
+    """:func:`zoo.evaluation.evaluate`, cached by the model and a hash of the data: a
+    multiclass report bootstraps its macro AUC CI (1,000 resamples), which is not redone on
+    every rerun of a page."""
+    y_true = np.ascontiguousarray(y_true, dtype=np.int64)
+    probabilities = np.ascontiguousarray(probabilities, dtype=np.float64)
+    digest = hashlib.sha256(y_true.tobytes() + probabilities.tobytes()).hexdigest()
+    return _evaluation(card.id, card.file.sha256, digest, threshold, card, y_true, probabilities)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _evaluation(
+    model_id: str,
+    sha256: str,
+    digest: str,
+    threshold: float | None,
+    _card: ModelCard,
+    _y_true: np.ndarray,
+    _probabilities: np.ndarray,
+) -> dict[str, Any]:
+    with warnings.catch_warnings():  # one-class subsets give NaN, reported as such
+        warnings.simplefilter("ignore")
+        return evaluate(_card, _y_true, _probabilities, threshold=threshold)
+
+
 # -- cached wrappers for the shipped validation predictions -----------------------------
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def validation_predictions(root: str, model_id: str, sha256: str) -> ValidationPredictions:
-    """A model's validation predictions (raises CardError when it ships none)."""
-    return registry_for(root).validation_predictions(model_id)
+def validation_predictions(
+    root: str, model_id: str, sha256: str, side: str = "validation"
+) -> ValidationPredictions:
+    """A model's served predictions on its ``validation`` (or ``test``) side; raises
+    CardError when it ships none."""
+    return registry_for(root).held_out_predictions(model_id, side)
 
 
 def validation_set(registry: Registry, model_id: str) -> ScoredSet | None:
