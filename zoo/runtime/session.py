@@ -33,17 +33,18 @@ from zoo.runtime.providers import available_cpus, select_providers
 MAX_CACHED_SESSIONS = 8
 
 
-def _session_budget_mb() -> float:
+def _env_number(name: str, default: float, *, least: float, kind: type = float) -> float:
+    """``$name`` as a ``kind`` of at least ``least``; ``default`` when unset or not a number."""
     try:
-        return max(0.0, float(os.environ.get("MEDZOO_SESSION_BUDGET_MB", "400")))
+        return max(kind(least), kind(os.environ.get(name, default)))
     except ValueError:
-        return 400.0
+        return kind(default)
 
 
 #: Memory the cached sessions may hold together (``$MEDZOO_SESSION_BUDGET_MB``): past it the
 #: least recently used are dropped (the one just used always stays). Streamlit Cloud gives
 #: ~1 GB; the six shipped sessions hold ~390 MB together, the server ~250 MB without them.
-SESSION_BUDGET_MB = _session_budget_mb()
+SESSION_BUDGET_MB = _env_number("MEDZOO_SESSION_BUDGET_MB", 400, least=0)
 
 
 DEQUANTIZE_AT_LOAD_OPTION = "session.disable_quant_qdq"
@@ -77,15 +78,8 @@ def session_options(*, fold_weights: bool = False) -> ort.SessionOptions:
     return options
 
 
-def _max_concurrent_runs() -> int:
-    try:
-        return max(1, int(os.environ.get("MEDZOO_MAX_CONCURRENT_RUNS", "1")))
-    except ValueError:
-        return 1
-
-
 #: Model runs allowed at the same time in this process.
-MAX_CONCURRENT_RUNS = _max_concurrent_runs()
+MAX_CONCURRENT_RUNS = _env_number("MEDZOO_MAX_CONCURRENT_RUNS", 1, least=1, kind=int)
 _run_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
 
 
