@@ -36,8 +36,8 @@ def score_column(
 ) -> None:
     """A model's column: its score against its threshold, fit and OOD warnings, heatmap."""
     st.markdown(f"**{card.name}** v{prediction.model_version}")
-    row = score_row(card, prediction)
-    score, focus = row["score"], row["label of interest"]
+    focus = card.positive_label or prediction.label
+    score = prediction.probabilities[focus]  # not the table's rounded copy: it decides the call
     if card.is_binary:
         called = "≥" if score >= card.default_threshold else "<"
         delta = f"{called} t = {card.default_threshold:.3f}"
