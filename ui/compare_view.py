@@ -10,6 +10,7 @@ from ui.choice import ModelFit
 from ui.common import model_label
 from ui.heatmap import cam_channel, overlay
 from ui.trust import ood_sentence
+from ui.widgets import fmt_score
 from zoo.card import ModelCard
 from zoo.imaging import Scan
 from zoo.labels import LabelTask, label_tasks
@@ -40,11 +41,16 @@ def score_column(
     score = prediction.probabilities[focus]  # not the table's rounded copy: it decides the call
     if card.is_binary:
         called = "≥" if score >= card.default_threshold else "<"
-        delta = f"{called} t = {card.default_threshold:.3f}"
+        delta = f"{called} t = {fmt_score(card.default_threshold, score)}"
     else:
         delta = "top label"
     st.metric(
-        f"P('{focus}')", f"{score:.3f}", delta, delta_color="off", delta_arrow="off", border=True
+        f"P('{focus}')",
+        fmt_score(score, card.default_threshold),
+        delta,
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
     )
     if not fit.fits:
         st.caption(f"⚠ {fit.why}")
