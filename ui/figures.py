@@ -115,8 +115,12 @@ class _Figures(dict):
 
 def card_text(registry: Registry, model_id: str, text: str) -> str:
     """Card prose with its ``{figure}`` references filled in and local paths removed."""
+    return _filled(text, card_figures(registry, model_id))
+
+
+def _filled(text: str, figures: dict[str, str]) -> str:
     try:
-        filled = text.format_map(_Figures(card_figures(registry, model_id)))
+        filled = text.format_map(_Figures(figures))
     except (ValueError, IndexError, AttributeError):  # stray braces: show the text as written
         filled = text
     return public_text(filled)
@@ -125,12 +129,13 @@ def card_text(registry: Registry, model_id: str, text: str) -> str:
 def report_figures(registry: Registry, model_id: str) -> dict[str, Any]:
     """What the PDF prints about a model: the same figures and prose as the pages."""
     card = registry.card(model_id)
+    figures = card_figures(registry, model_id)  # once for all the prose
     return {
-        "validation_auc": auc_of(registry, model_id, "validation"),
-        "test_auc": auc_of(registry, model_id, "test"),
-        "limitations": [card_text(registry, model_id, item) for item in card.limitations],
+        "validation_auc": figures["validation_auc"],
+        "test_auc": figures["test_auc"],
+        "limitations": [_filled(item, figures) for item in card.limitations],
         "training_source": public_text(str(card.training_data.get("source", "n/a"))),
-        "intended_use": card_text(registry, model_id, card.intended_use),
+        "intended_use": _filled(card.intended_use, figures),
     }
 
 
