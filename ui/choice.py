@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from zoo.imaging import UNTAGGED
 from zoo.registry import ModelEntry, Registry
 from zoo.trust.resemblance import by_resemblance
 
-#: The modality of image files (and DICOM without a Modality): no tag a model could match.
-UNTAGGED = "OT"
 #: Beside the samples: ``file,modality`` for scans whose file carries no tag.
 KINDS_FILE = "kinds.csv"
 

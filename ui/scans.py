@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from zoo.imaging import WINDOW_PRESETS, Scan, describe_scan, load_scan
+from zoo.imaging import UNTAGGED, WINDOW_PRESETS, Scan, describe_scan, load_scan
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Optional override of the sample folder (a deployment's own samples).
@@ -108,7 +108,7 @@ def summary_rows(scan: Scan, name: str) -> dict[str, str]:
         "file": name,
         "format": info["format"].upper(),
         "modality": info["modality"]
-        + (" (image file: no modality tag)" if info["modality"] == "OT" else ""),
+        + (" (image file: no modality tag)" if info["modality"] == UNTAGGED else ""),
         "size": f"{info['size'][0]} × {info['size'][1]} px, {info['channels']} channel(s)",
         "frames": f"{info['frame'] + 1} of {info['frames']}",
         "window": "—"

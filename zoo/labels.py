@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zoo.card import ModelCard
+from zoo.imaging.scan import UNTAGGED
 
 SYNONYMS: dict[str, str] = {
     "no_finding": "normal",
@@ -35,9 +36,6 @@ SYNONYMS: dict[str, str] = {
     "tb": "tuberculosis",
     "pneumonitis": "pneumonia",
 }
-
-#: Image files: a modality that says nothing about what a model was trained on.
-_UNTAGGED = {"OT"}
 
 
 def canonical(label: str) -> str:
@@ -76,7 +74,7 @@ def label_tasks(cards: Iterable[ModelCard]) -> list[LabelTask]:
     for label, members in by_label.items():
         groups: list[tuple[set[str], list[str]]] = []  # (modalities, model ids)
         for card in members:
-            modalities = set(card.modalities) - _UNTAGGED or set(card.modalities)
+            modalities = set(card.modalities) - {UNTAGGED} or set(card.modalities)
             linked = [g for g in groups if g[0] & modalities]
             merged = (modalities.union(*(g[0] for g in linked)), [i for g in linked for i in g[1]])
             merged[1].append(card.id)

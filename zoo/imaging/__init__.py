@@ -15,13 +15,14 @@ Modules, one job each: :mod:`~zoo.imaging.sniff` (format from magic bytes),
 
 from zoo.imaging.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from zoo.imaging.load import describe_scan, load_scan
-from zoo.imaging.scan import Scan, Window
+from zoo.imaging.scan import UNTAGGED, Scan, Window
 from zoo.imaging.sniff import sniff_format
 from zoo.imaging.windowing import WINDOW_PRESETS
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "UNTAGGED",
     "WINDOW_PRESETS",
     "Scan",
     "Window",

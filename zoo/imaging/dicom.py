@@ -44,7 +44,7 @@ from zoo.errors import ScanError
 from zoo.imaging.codestream import frame_dimensions
 from zoo.imaging.limits import check_pixels, describe_file
 from zoo.imaging.phi import descriptive_metadata, phi_metadata
-from zoo.imaging.scan import Scan, Window
+from zoo.imaging.scan import UNTAGGED, Scan, Window
 from zoo.imaging.windowing import (
     apply_minmax,
     apply_rescale,
@@ -563,7 +563,7 @@ def load_dicom(
         metadata["phi"] = phi_metadata(ds)
     return Scan(
         pixels=pixels,
-        modality=str(ds.get("Modality") or "OT").strip() or "OT",
+        modality=str(ds.get("Modality") or UNTAGGED).strip() or UNTAGGED,
         photometric=photometric,
         source_format="dicom",
         pixel_spacing=_spacing(ds),

@@ -44,7 +44,7 @@ from PIL import (
 
 from zoo.errors import ScanError
 from zoo.imaging.limits import check_pixels, describe_file
-from zoo.imaging.scan import Scan
+from zoo.imaging.scan import UNTAGGED, Scan
 
 try:  # WebP needs Pillow built with libwebp (the wheels are)
     from PIL import WebPImagePlugin
@@ -293,7 +293,7 @@ def _decode(
         metadata["phi"] = {}
     return Scan(
         pixels=pixels,
-        modality="OT",
+        modality=UNTAGGED,
         photometric=_PHOTOMETRIC.get(
             source_mode, "MONOCHROME2" if _is_grey_mode(source_mode) else source_mode
         ),

@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+#: The modality of image files and of DICOM without a *Modality*: no tag a model could match.
+UNTAGGED = "OT"
+
 
 @dataclass(frozen=True)
 class Window:

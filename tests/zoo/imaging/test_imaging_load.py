@@ -27,6 +27,7 @@ class TestPublicApi:
         assert set(imaging.__all__) == {
             "DEFAULT_MAX_BYTES",
             "DEFAULT_MAX_PIXELS",
+            "UNTAGGED",
             "WINDOW_PRESETS",
             "Scan",
             "Window",
