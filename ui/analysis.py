@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts
+from ui.figures import number
 from ui.state import chosen_threshold
 from ui.stats import ScoredSet, evaluation, metrics_at, read_history
 from ui.trust import render_subgroup_comparison
@@ -20,16 +21,10 @@ from zoo.metrics import delong_test_paired, delong_test_unpaired
 from zoo.registry import Registry
 
 
-def _num(value: object, pattern: str = "{:.3f}") -> str:
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
-        return "n/a"
-    return pattern.format(value)
-
-
 def _ci(value: object, ci: object, pattern: str = "{:.3f}") -> str:
     if not isinstance(ci, list | tuple) or len(ci) != 2:
-        return _num(value, pattern)
-    return f"{_num(value, pattern)} ({_num(ci[0], pattern)}–{_num(ci[1], pattern)})"
+        return number(value, pattern)
+    return f"{number(value, pattern)} ({number(ci[0], pattern)}–{number(ci[1], pattern)})"
 
 
 def paired(sets: Sequence[ScoredSet], label: str) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -85,7 +80,7 @@ def render_roc_pr(sets: Sequence[ScoredSet], label: str, key: str) -> list[dict]
                 f"'{label}' cases": c["positives"],
                 "AUC (95% CI, DeLong)": _ci(auc[0], auc[1:]),
                 "AP (95% CI, bootstrap)": _ci(ap[0], ap[1:]),
-                "ECE": _num(c["ece"]),
+                "ECE": number(c["ece"]),
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True)
@@ -129,11 +124,11 @@ def delong_table(sets: Sequence[ScoredSet], label: str) -> tuple[pd.DataFrame | 
                     "model A": a.model_id,
                     "model B": b.model_id,
                     "cases": n,
-                    "AUC A": _num(result.auc_a),
-                    "AUC B": _num(result.auc_b),
+                    "AUC A": number(result.auc_a),
+                    "AUC B": number(result.auc_b),
                     "difference (95% CI)": _ci(result.difference, [result.ci_low, result.ci_high]),
-                    "z" if both else "D": _num(statistic, "{:.2f}"),
-                    "p": _num(result.p_value, "{:.4f}"),
+                    "z" if both else "D": number(statistic, "{:.2f}"),
+                    "p": number(result.p_value, "{:.4f}"),
                 }
             )
     if not rows:
@@ -208,10 +203,10 @@ def render_threshold_metrics(sets: Sequence[ScoredSet], label: str, key: str) ->
                 "FN": at["fn"],
                 "sensitivity (95% CI)": _ci(at["sensitivity"], at["sensitivity_ci"], "{:.1%}"),
                 "specificity (95% CI)": _ci(at["specificity"], at["specificity_ci"], "{:.1%}"),
-                "PPV": _num(at["ppv"], "{:.1%}"),
-                "NPV": _num(at["npv"], "{:.1%}"),
-                "F1": _num(at["f1"]),
-                "accuracy": _num(at["accuracy"], "{:.1%}"),
+                "PPV": number(at["ppv"], "{:.1%}"),
+                "NPV": number(at["npv"], "{:.1%}"),
+                "F1": number(at["f1"]),
+                "accuracy": number(at["accuracy"], "{:.1%}"),
             }
         )
     table = pd.DataFrame(rows)
@@ -281,7 +276,7 @@ def render_model_metrics(scored: ScoredSet, label: str, key: str, threshold: flo
             rows.append(
                 {
                     "metric": name,
-                    "value (95% CI)": _num(value) if isinstance(value, float) else str(value),
+                    "value (95% CI)": number(value) if isinstance(value, float) else str(value),
                     "method": "",
                 }
             )
@@ -320,7 +315,7 @@ def render_model_metrics(scored: ScoredSet, label: str, key: str, threshold: flo
             f"Expected calibration error (10 equal-width bins) of P('{label}'): "
             f"**{curves['ece']:.3f}**. "
             + (
-                f"Top-label ECE: **{_num(metrics.get('ece_top_label'))}**. "
+                f"Top-label ECE: **{number(metrics.get('ece_top_label'))}**. "
                 if not card.is_binary
                 else ""
             )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 
 import pandas as pd
 import streamlit as st
 
-from ui.figures import SIDES, held_out_report, operating_point_rows, report_figures
+from ui.figures import SIDES, held_out_report, operating_point_rows, report_figures, with_ci
 from ui.trust import ood_rows, readable_card, trust_summary_lines
 from ui.widgets import key_values
 from zoo.registry import ModelEntry, Registry
@@ -16,16 +15,7 @@ from zoo.registry import ModelEntry, Registry
 
 def _value(value: object) -> str:
     if isinstance(value, dict) and "value" in value:
-        ci = value.get("ci")
-        v = value["value"]
-        text = f"{v:.3f}" if isinstance(v, int | float) and math.isfinite(v) else "n/a"
-        if (
-            isinstance(ci, list)
-            and len(ci) == 2
-            and all(isinstance(c, int | float) and math.isfinite(c) for c in ci)
-        ):
-            text += f" ({ci[0]:.3f}–{ci[1]:.3f})"
-        return text + (f" [{value['method']}]" if value.get("method") else "")
+        return with_ci(value) + (f" [{value['method']}]" if value.get("method") else "")
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

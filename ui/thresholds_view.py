@@ -9,7 +9,8 @@ import numpy as np
 import streamlit as st
 
 from ui import charts
-from ui.analysis import _ci, _num
+from ui.analysis import _ci
+from ui.figures import number
 from ui.report import MIN_COST
 from zoo.card import ModelCard
 
@@ -32,20 +33,20 @@ def threshold_panels(
     cols = st.columns(6)
     cols[0].metric(
         "Sensitivity",
-        _num(at["sensitivity"], "{:.1%}"),
+        number(at["sensitivity"], "{:.1%}"),
         border=True,
         help="95% CI (Wilson): " + _ci(at["sensitivity"], at["sensitivity_ci"], "{:.1%}"),
     )
     cols[1].metric(
         "Specificity",
-        _num(at["specificity"], "{:.1%}"),
+        number(at["specificity"], "{:.1%}"),
         border=True,
         help="95% CI (Wilson): " + _ci(at["specificity"], at["specificity_ci"], "{:.1%}"),
     )
-    cols[2].metric(f"PPV at {prevalence:.1%}", _num(at["ppv"], "{:.1%}"), border=True)
-    cols[3].metric(f"NPV at {prevalence:.1%}", _num(at["npv"], "{:.1%}"), border=True)
-    cols[4].metric("F1", _num(at["f1"]), border=True)
-    cols[5].metric("Balanced accuracy", _num(at["balanced_accuracy"], "{:.1%}"), border=True)
+    cols[2].metric(f"PPV at {prevalence:.1%}", number(at["ppv"], "{:.1%}"), border=True)
+    cols[3].metric(f"NPV at {prevalence:.1%}", number(at["npv"], "{:.1%}"), border=True)
+    cols[4].metric("F1", number(at["f1"]), border=True)
+    cols[5].metric("Balanced accuracy", number(at["balanced_accuracy"], "{:.1%}"), border=True)
     st.markdown(
         f"At t = {threshold:.3f}: "
         f"**TP {at['tp']} · FP {at['fp']} · TN {at['tn']} · FN {at['fn']}** "

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts
+from ui.figures import number
 from ui.scans import sample_dirs
 from ui.stats import ScoredSet
 from zoo.card import ModelCard
@@ -30,16 +31,10 @@ from zoo.trust.subgroups import metadata_columns, slice_metrics, slice_values
 BOXES_FILE = "boxes.csv"
 
 
-def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
-        return "n/a"
-    return pattern.format(value)
-
-
 def _with_ci(value: Any, low: Any, high: Any, pattern: str = "{:.3f}") -> str:
-    if _fmt(low) == "n/a" or _fmt(high) == "n/a":
-        return _fmt(value, pattern)
-    return f"{_fmt(value, pattern)} ({_fmt(low, pattern)}–{_fmt(high, pattern)})"
+    if number(low) == "n/a" or number(high) == "n/a":
+        return number(value, pattern)
+    return f"{number(value, pattern)} ({number(low, pattern)}–{number(high, pattern)})"
 
 
 # -- one prediction ----------------------------------------------------------------------
@@ -193,12 +188,12 @@ def render_calibration_effect(card: ModelCard, key: str) -> None:
     rows = [
         {
             "side": side,
-            "ECE raw": _fmt(summary["before"].get("ece")),
-            "ECE calibrated": _fmt(summary["after"].get("ece")),
-            "Brier raw": _fmt(summary["before"].get("brier")),
-            "Brier calibrated": _fmt(summary["after"].get("brier")),
-            "log-loss raw": _fmt(summary["before"].get("nll")),
-            "log-loss calibrated": _fmt(summary["after"].get("nll")),
+            "ECE raw": number(summary["before"].get("ece")),
+            "ECE calibrated": number(summary["after"].get("ece")),
+            "Brier raw": number(summary["before"].get("brier")),
+            "Brier calibrated": number(summary["after"].get("brier")),
+            "log-loss raw": number(summary["before"].get("nll")),
+            "log-loss calibrated": number(summary["after"].get("nll")),
         }
         for side, summary in effect.items()
     ]
@@ -243,7 +238,7 @@ def localization_rows(card: ModelCard) -> list[dict[str, str]]:
                         *prior.get("energy_inside_ci", [None] * 2),
                         "{:.1%}",
                     ),
-                    "box area share": _fmt(report.get("box_area_share"), "{:.1%}"),
+                    "box area share": number(report.get("box_area_share"), "{:.1%}"),
                 }
             )
     return rows
@@ -303,9 +298,9 @@ def render_subgroups(scored: ScoredSet, label: str, threshold: float, key: str) 
         if gap is None:
             continue
         text = (
-            f"Largest {metric} gap: {gap.best} {_fmt(gap.best_estimate)} vs {gap.worst} "
-            f"{_fmt(gap.worst_estimate)}, difference {_fmt(gap.difference)} "
-            f"(95% CI {_fmt(gap.ci_low)} to {_fmt(gap.ci_high)}, {gap.method})"
+            f"Largest {metric} gap: {gap.best} {number(gap.best_estimate)} vs {gap.worst} "
+            f"{number(gap.worst_estimate)}, difference {number(gap.difference)} "
+            f"(95% CI {number(gap.ci_low)} to {number(gap.ci_high)}, {gap.method})"
         )
         if gap.flagged:
             st.warning(text + ": the CI excludes zero.", icon=":material/flag:")
@@ -347,11 +342,11 @@ def render_subgroup_comparison(
             cell["cases"] = str(row.n)
             cell[f"{scored.model_id}: AUC"] = _with_ci(row.auc, row.auc_low, row.auc_high)
             cell[f"{scored.model_id}: sens / spec"] = (
-                f"{_fmt(row.sensitivity, '{:.0%}')} / {_fmt(row.specificity, '{:.0%}')}"
+                f"{number(row.sensitivity, '{:.0%}')} / {number(row.specificity, '{:.0%}')}"
             )
         flags += [
             f"{scored.model_id}: {metric} {gap.best} vs {gap.worst}, difference "
-            f"{_fmt(gap.difference)} (95% CI {_fmt(gap.ci_low)} to {_fmt(gap.ci_high)})"
+            f"{number(gap.difference)} (95% CI {number(gap.ci_low)} to {number(gap.ci_high)})"
             for metric, gap in report.gaps.items()
             if gap is not None and gap.flagged
         ]
@@ -385,8 +380,8 @@ def trust_summary_lines(card: ModelCard) -> list[str]:
         val = next((r for r in own if r["images"].startswith("validation")), None)
         lines.append(
             "Out-of-distribution warning: other kinds of images flagged "
-            f"{_fmt(ood.get('other_kinds_flagged'), '{:.0%}')} (target ≥ 95%), own validation "
-            f"images {_fmt(val['flagged'] if val else None, '{:.0%}')} (≤ 5% by construction)."
+            f"{number(ood.get('other_kinds_flagged'), '{:.0%}')} (target ≥ 95%), own validation "
+            f"images {number(val['flagged'] if val else None, '{:.0%}')} (≤ 5% by construction)."
         )
     calibration = card.calibration or {}
     effect = calibration.get("effect", {})
@@ -394,7 +389,7 @@ def trust_summary_lines(card: ModelCard) -> list[str]:
         before, after = effect["test"]["before"], effect["test"]["after"]
         lines.append(
             f"Calibration: {calibration.get('method')} (fitted on validation); test ECE "
-            f"{_fmt(before.get('ece'))} → {_fmt(after.get('ece'))}."
+            f"{number(before.get('ece'))} → {number(after.get('ece'))}."
         )
     uncertainty = raw.get("uncertainty")
     if uncertainty:
@@ -402,8 +397,8 @@ def trust_summary_lines(card: ModelCard) -> list[str]:
         auc = val.get("width_auc_for_errors") or {}
         lines.append(
             f"Test-time augmentation: {len(uncertainty.get('views', []))} views; median "
-            f"interval width {_fmt(val.get('median_width'))} on validation; a wide interval "
-            f"picks out errors with AUC {_fmt(auc.get('value'))}."
+            f"interval width {number(val.get('median_width'))} on validation; a wide interval "
+            f"picks out errors with AUC {number(auc.get('value'))}."
         )
     return lines
 
@@ -418,7 +413,7 @@ def ood_rows(card: ModelCard) -> pd.DataFrame | None:
                 "images": row["images"],
                 "kind": "same kind as training" if row["kind"] == "own" else "other kind",
                 "n": row["n"],
-                "flagged": _fmt(row["flagged"], "{:.0%}"),
+                "flagged": number(row["flagged"], "{:.0%}"),
             }
             for row in ood["evaluation"]
         ]
