@@ -27,7 +27,8 @@ pytestmark = pytest.mark.browser
 
 SAMPLES = ROOT / "zoo" / "samples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-MODEL_IDS = sorted(p.name for p in (ROOT / "zoo" / "models").iterdir() if p.is_dir())
+MODELS = ROOT / "zoo" / "models"
+MODEL_IDS = sorted(p.name for p in MODELS.iterdir() if p.is_dir())
 KINDS = {
     "CT": {"customcnn-lung-ct", "resnet-lung-ct"},
     "MR": {"multiclass-brain-mri"},
@@ -114,6 +115,49 @@ def check(page, kind: str | None = None) -> str:
     return picked
 
 
+def threshold_shown(page) -> tuple[str, float]:
+    """(operating point, threshold) as the report's Threshold box shows them."""
+    box = page.locator("[data-testid=stMetric]", has_text="Threshold").first.inner_text()
+    _, value, point = [line.strip() for line in box.splitlines() if line.strip()][:3]
+    return point, float(value)
+
+
+def assert_figures_match_the_card(page, model_id: str, point: str, shown: float) -> None:
+    """The operating point and the validation sensitivity/specificity on screen are the ones
+    ui.figures' functions give for the card's served validation predictions."""
+    from ui.report import operating_points
+    from ui.stats import ScoredSet, metrics_at
+    from ui.widgets import fmt_pct
+    from zoo.registry import Registry
+
+    registry = Registry(MODELS)
+    card = registry.card(model_id)
+    label = (
+        card.positive_label
+        or page.get_by_role("combobox", name=re.compile("Label of")).input_value()
+    )
+    validation = ScoredSet.from_validation(card, registry.validation_predictions(model_id))
+    table = validation.defined_table(label)
+    threshold = operating_points(table, card)[point]
+    assert abs(threshold - shown) < 5e-4, (point, threshold, shown)
+    at = metrics_at(table, threshold)
+    caption = page.get_by_text(re.compile(r"^At t = ")).first.inner_text()
+    assert f"sensitivity {fmt_pct(at['sensitivity'])}" in caption, caption
+    assert f"specificity {fmt_pct(at['specificity'])}" in caption, caption
+
+
+def assert_home_matches_the_cards(page) -> None:
+    from ui.figures import auc_of
+    from zoo.registry import Registry
+
+    registry = Registry(MODELS)
+    page.get_by_text("The zoo at a glance").wait_for()
+    for model_id in MODEL_IDS:
+        row = page.locator("tr", has_text=model_id).first.inner_text()
+        for side in ("test", "validation"):
+            assert auc_of(registry, model_id, side) in row, (model_id, side, row)
+
+
 def upload(page, path: Path) -> None:
     page.locator("input[type=file]").first.set_input_files(str(path))
 
@@ -129,7 +173,17 @@ def test_uploads_of_three_kinds_then_pages_and_back(tab, shipped):
     tab.get_by_role("combobox", name="Model").click()
     other = tab.get_by_role("option", name=re.compile(r"multiclass-cxr|inceptionv3-cxr-mass"))
     other.filter(has_not_text=current).first.click()
-    assert check(tab, "DX") != current
+    model_id = check(tab, "DX")
+    assert model_id != current
+    # a more sensitive operating point: the report keeps its model, the figures follow
+    before = threshold_shown(tab)
+    tab.get_by_role("slider").first.press("ArrowRight")
+    assert check(tab, "DX") == model_id
+    after = threshold_shown(tab)
+    assert after[1] < before[1]
+    assert_figures_match_the_card(tab, model_id, *after)
+    go(tab, shipped, "")
+    assert_home_matches_the_cards(tab)
     go(tab, shipped, "compare")
     upload(tab, _scan("MR"))
     settle(tab)
