@@ -1,4 +1,5 @@
-"""Sessions: int8-weight files fold to float32 at load; batched runs hand their arena back."""
+"""Sessions: int8-weight files dequantize per run (or fold at load when asked); batched runs
+hand their arena back; least recently used sessions make room under the memory budget."""
 
 import json
 
@@ -45,7 +46,28 @@ def bright_scan() -> Scan:
     return Scan(pixels=pixels, modality="CR", photometric="MONOCHROME2", source_format="png")
 
 
-def test_int8_weight_models_are_folded_at_load_and_score_as_float(tmp_path, model_writer):
+def test_int8_weight_models_dequantize_per_run_by_default_and_score_as_float(
+    tmp_path, model_writer
+):
+    root = tmp_path / "models"
+    model_writer(root, "float-kernel")
+    store_weights_as_int8(model_writer(root, "int8-kernel"), scale=8.0 / 127)
+    registry = Registry(root)
+
+    options = get_session(registry.get("int8-kernel")).session.get_session_options()
+    with pytest.raises(RuntimeError, match="does not have configuration"):
+        options.get_session_config_entry(DEQUANTIZE_AT_LOAD_OPTION)  # memory before speed
+    (as_int8,) = predict("int8-kernel", [bright_scan()], registry=registry)
+    (as_float,) = predict("float-kernel", [bright_scan()], registry=registry)
+    assert as_int8.probabilities == as_float.probabilities
+
+
+def test_int8_weight_models_are_folded_at_load_when_asked_and_score_as_float(
+    tmp_path, model_writer, monkeypatch
+):
+    from zoo.runtime import session as sessions
+
+    monkeypatch.setattr(sessions, "FOLD_INT8_WEIGHTS", True)
     root = tmp_path / "models"
     model_writer(root, "float-kernel")
     store_weights_as_int8(model_writer(root, "int8-kernel"), scale=8.0 / 127)
@@ -85,19 +107,23 @@ def test_a_batch_run_gives_each_image_what_a_run_of_one_gives(zoo_dir):
             )
 
 
-def test_sessions_past_the_memory_budget_are_evicted_least_recently_used(
-    zoo_dir, model_writer, monkeypatch
-):
-    from zoo.registry import Registry
+@pytest.fixture
+def three_models(zoo_dir, model_writer, monkeypatch):
+    """Three model entries of one file size (MB); each session then weighs its file's size
+    (RSS growth is not measured)."""
     from zoo.runtime import session as sessions
 
     model_writer(zoo_dir, "third")
     registry = Registry(zoo_dir)
-    # each session then weighs its file's size (RSS growth is not measured)
-    monkeypatch.setattr(sessions, "_rss_mb", lambda: 0.0)
-    size_mb = registry.card("third").file.bytes / 2**20
+    monkeypatch.setattr(sessions, "rss_mb", lambda: 0.0)
+    return registry.entries(), registry.card("third").file.bytes / 2**20
+
+
+def test_sessions_past_the_memory_budget_are_evicted_least_recently_used(three_models, monkeypatch):
+    from zoo.runtime import session as sessions
+
+    (first, second, third), size_mb = three_models
     monkeypatch.setattr(sessions, "SESSION_BUDGET_MB", 2.5 * size_mb)  # room for two
-    first, second, third = registry.entries()
     sessions.get_session(first)
     sessions.get_session(second)
     sessions.get_session(first)  # used again: now the most recent
@@ -108,3 +134,25 @@ def test_sessions_past_the_memory_budget_are_evicted_least_recently_used(
     monkeypatch.setattr(sessions, "SESSION_BUDGET_MB", 0.0)
     sessions.get_session(second)
     assert {key[0] for key in sessions._cache} == {str(second.model_path)}  # newest stays
+
+
+def test_a_load_first_makes_room_for_what_the_model_took_last_time(three_models, monkeypatch):
+    from zoo.runtime import session as sessions
+
+    (first, second, third), size_mb = three_models
+    monkeypatch.setitem(sessions._expected_mb, str(third.model_path), 100 * size_mb)
+    monkeypatch.setattr(sessions, "SESSION_BUDGET_MB", 101 * size_mb)
+    sessions.get_session(first)
+    sessions.get_session(second)
+    loaded = []
+    real_load = sessions._load
+    monkeypatch.setattr(
+        sessions,
+        "_load",
+        lambda entry, path: (
+            loaded.append(sessions.cached_session_count()) or real_load(entry, path)
+        ),
+    )
+    sessions.get_session(third)
+    assert loaded == [0]  # both others were dropped before the big one loaded, not after
+    assert {key[0] for key in sessions._cache} == {str(third.model_path)}
