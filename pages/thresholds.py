@@ -7,13 +7,10 @@ Moving the slider recomputes threshold statistics only: the curves are cached pe
 import streamlit as st
 
 from ui.common import get_registry, model_label, page_setup, require_models, user_action
-from ui.report import operating_points, unreachable_points
-from ui.state import choose_threshold
-from ui.stats import both_classes, metrics_at, validation_set
-from ui.thresholds_view import threshold_panels
-from ui.widgets import label_picker, unreachable_note
-
-CUSTOM = "Custom"
+from ui.stats import validation_set
+from ui.threshold_model import threshold_model
+from ui.thresholds_view import threshold_panels, threshold_picker
+from ui.widgets import label_picker
 
 page_setup("Thresholds")
 st.markdown(
@@ -38,21 +35,14 @@ card = entry.card
 with top_right:
     label = label_picker(card, f"thr_label_{card.id}")
 with user_action(f"The validation predictions of {card.name} could not be read"):
-    validation = validation_set(zoo, card.id)
-y, s = validation.binary(label)
-if not both_classes(y):
+    model = threshold_model(validation_set(zoo, card.id), label)
+if not model.defined:
     st.warning(
         f"The validation set of {card.name} holds only one class for '{label}': sensitivity, "
         "specificity and ROC are undefined. Pick another label or model."
     )
     st.stop()
-table = validation.table(label)
-curves = validation.curves(label)
-negative = next(v for v in card.labels if v != label) if card.is_binary else f"not {label}"
-sample_prevalence = float(y.mean())
 
-suffix = f"{card.id}_{label}"
-slider_key, preset_key = f"thr_t_{suffix}", f"thr_preset_{suffix}"
 c1, c2, c3 = st.columns([3, 1, 1])
 with c2:
     cost = st.number_input(
@@ -70,47 +60,13 @@ with c3:
         "Prevalence (%)",
         min_value=0.1,
         max_value=99.9,
-        value=round(100 * sample_prevalence, 1),
+        value=round(100 * model.validation_prevalence, 1),
         step=0.5,
-        key=f"thr_prev_{suffix}",
+        key=f"thr_prev_{card.id}_{label}",
         help="PPV and NPV depend on how common the label is where the model is used; "
-        f"the validation set has {100 * sample_prevalence:.1f}%.",
+        f"the validation set has {model.validation_prevalence:.1%}.",
     )
-points = operating_points(table, card, cost_ratio=float(cost))
-unreachable = unreachable_points(table, cost_ratio=float(cost))
-start = "Card default" if "Card default" in points else "Youden" if "Youden" in points else CUSTOM
-if st.session_state.get(preset_key) not in (None, CUSTOM, *points):
-    st.session_state[preset_key] = start  # a cost ratio made the chosen point unreachable
-st.session_state.setdefault(preset_key, start)
-st.session_state.setdefault(slider_key, float(points.get(start, 0.5)))
 with c1:
-    preset = st.radio(
-        "Operating point",
-        [CUSTOM, *points],
-        horizontal=True,
-        key=preset_key,
-        format_func=lambda n: n if n == CUSTOM else f"{n} ({points[n]:.3f})",
-    )
-    unreachable_note(unreachable)
-if preset != CUSTOM and st.session_state.get(slider_key) != points[preset]:
-    st.session_state[slider_key] = points[preset]  # before the slider exists in this run
+    threshold = threshold_picker(model, model.operating_points(float(cost)))
 
-
-def _to_custom() -> None:
-    st.session_state[preset_key] = CUSTOM
-
-
-threshold = st.slider(
-    f"Threshold on P('{label}'): a case is called '{label}' when its score is ≥ the threshold",
-    0.0,
-    1.0,
-    step=0.001,
-    format="%.3f",
-    key=slider_key,
-    on_change=_to_custom,
-)
-choose_threshold(card.id, label, threshold)
-prevalence = float(prevalence_pct) / 100
-at = metrics_at(table, threshold, prevalence=prevalence)
-
-threshold_panels(card, label, negative, threshold, prevalence, at, curves, (y, s), len(table))
+threshold_panels(model, threshold, float(prevalence_pct) / 100)

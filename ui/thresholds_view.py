@@ -1,35 +1,65 @@
-"""The Thresholds page's panels: figures, confusion matrix and curves at one threshold."""
+"""The Thresholds page's widgets: the operating-point picker, and the figures, confusion
+matrix and curves at one threshold, all rendered from a :class:`ThresholdModel`."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from ui import charts
 from ui.analysis import _ci
 from ui.figures import number
 from ui.report import MIN_COST
-from zoo.card import ModelCard
+from ui.state import choose_threshold
+from ui.threshold_model import CUSTOM, OperatingPoints, ThresholdModel
+from ui.widgets import unreachable_note
 
 
-def threshold_panels(
-    card: ModelCard,
-    label: str,
-    negative: str,
-    threshold: float,
-    prevalence: float,
-    at: dict[str, Any],
-    curves: dict[str, Any],
-    validation: tuple[np.ndarray, np.ndarray],
-    n_cases: int,
-) -> None:
+def threshold_picker(model: ThresholdModel, offered: OperatingPoints) -> float:
+    """The operating-point radio and the threshold slider (moving it selects "Custom");
+    records the threshold as this session's choice for the model and label."""
+    suffix = f"{model.card.id}_{model.label}"
+    slider_key, preset_key = f"thr_t_{suffix}", f"thr_preset_{suffix}"
+    if st.session_state.get(preset_key) not in (None, CUSTOM, *offered.points):
+        st.session_state[preset_key] = offered.start  # a cost ratio made the point unreachable
+    st.session_state.setdefault(preset_key, offered.start)
+    st.session_state.setdefault(slider_key, float(offered.points.get(offered.start, 0.5)))
+    preset = st.radio(
+        "Operating point",
+        offered.choices,
+        horizontal=True,
+        key=preset_key,
+        format_func=offered.caption,
+    )
+    unreachable_note(offered.unreachable)
+    if preset != CUSTOM and st.session_state.get(slider_key) != offered.points[preset]:
+        st.session_state[slider_key] = offered.points[preset]  # before the slider exists
+
+    def to_custom() -> None:
+        st.session_state[preset_key] = CUSTOM
+
+    threshold = st.slider(
+        f"Threshold on P('{model.label}'): a case is called '{model.label}' when its score is "
+        "≥ the threshold",
+        0.0,
+        1.0,
+        step=0.001,
+        format="%.3f",
+        key=slider_key,
+        on_change=to_custom,
+    )
+    choose_threshold(model.card.id, model.label, threshold)
+    return float(threshold)
+
+
+def threshold_panels(model: ThresholdModel, threshold: float, prevalence: float) -> None:
     """Sensitivity, specificity, PPV/NPV at the user's prevalence, the confusion matrix, ROC
     with the point, score histograms and the decision curve, all at ``threshold``."""
-    y, s = validation
-    sample_prevalence = float(np.mean(y))
+    card, label, negative = model.card, model.label, model.negative
+    y, s, curves, n_cases = model.y, model.scores, model.curves, model.n_cases
+    at = model.at(threshold, prevalence)
+    sample_prevalence = model.validation_prevalence
     cols = st.columns(6)
     cols[0].metric(
         "Sensitivity",
