@@ -6,7 +6,7 @@ Start it with ``streamlit run streamlit_app.py``. Research and teaching only.
 import streamlit as st
 
 from ui.common import mark_routed
-from ui.memory import release_free_heap
+from zoo.runtime.memory import release_free_heap
 
 st.set_page_config(page_title="MedZoo", page_icon=":material/radiology:", layout="wide")
 mark_routed()
@@ -26,4 +26,4 @@ navigation = st.navigation(
 try:
     navigation.run()
 finally:
-    release_free_heap()  # what this run freed goes back to the system: see ui/memory.py
+    release_free_heap()  # what this run freed goes back to the system: see zoo/runtime/memory.py

@@ -1,16 +1,20 @@
-"""This process's memory: what it holds (RSS) and handing freed heap back to the system.
+"""This process's memory: what it holds (RSS), and freed heap handed back to the system.
 
-Loading an ONNX file parses and optimises a graph through many short-lived buffers; glibc
-keeps the freed ones in its heap, so RSS stays at the load's high-water mark (InceptionV3:
-+110 MB while loading, +62 MB once freed heap is handed back). On a 1 GB host that
-difference decides how many models fit.
+glibc keeps freed heap pages in the process, and gives threads that allocate at the same
+time separate heaps ("arenas") that each keep the memory they once needed. Two places
+leave much of it behind: loading an ONNX file (a graph parsed and optimised through
+short-lived buffers: InceptionV3 +110 MB while loading, +62 MB once handed back), and
+Streamlit's script runs, one thread per browser session (eight users at once held 727 MB
+at the peak, ``python -m benchmarks.load_sessions``). On a 1 GB host (Streamlit Community
+Cloud) ``malloc_trim`` after each keeps what the process holds close to what it uses.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
+
+_trim = None
 
 
 def rss_mb() -> float:
@@ -22,8 +26,13 @@ def rss_mb() -> float:
         return 0.0
 
 
-def release_free_heap() -> None:
-    """Return the allocator's free pages to the system (glibc ``malloc_trim``; elsewhere a
-    no-op: other allocators return them on their own or offer no such call)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+def release_free_heap() -> bool:
+    """Return freed heap memory of every glibc arena to the system; False elsewhere (other
+    allocators return it on their own or offer no such call)."""
+    global _trim
+    if _trim is None:
+        try:
+            _trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to do
+            _trim = False
+    return bool(_trim and _trim(0))

@@ -1,10 +1,10 @@
-"""Freed heap handed back to the system after each script run (ui.memory)."""
+"""Freed heap handed back to the system (zoo.runtime.memory), and RSS as measured."""
 
 import platform
 
 import pytest
 
-from ui.memory import release_free_heap
+from zoo.runtime.memory import release_free_heap, rss_mb
 
 
 def rss_kb() -> int:
@@ -30,3 +30,7 @@ def test_freed_small_allocations_go_back_to_the_system():
 
 def test_is_idempotent_and_cheap_to_call_again():
     assert release_free_heap() == release_free_heap()
+
+
+def test_rss_is_what_proc_reports():
+    assert rss_mb() == pytest.approx(rss_kb() / 1024, rel=0.05)
