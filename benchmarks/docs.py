@@ -73,18 +73,43 @@ def models_page(models_dir: Path) -> str:
 
 
 def performance_page(data_dir: Path) -> str:
-    """``docs/performance.md``: the memory walk, from ``memory_walk.json`` when present."""
+    """``docs/performance.md``: the memory walk and the models' latency, from
+    ``memory_walk.json`` and ``zoo_models.json`` when present."""
+    return "\n".join([GENERATED, "# Performance", "", *_walk(data_dir), "", *_models(data_dir)])
+
+
+def _models(data_dir: Path) -> list[str]:
+    from benchmarks.zoo_models import table
+
+    path = data_dir / "zoo_models.json"
+    lines = ["## Size, latency and memory of each model", ""]
+    if not path.is_file():
+        return [*lines, "Not measured yet: run `python -m benchmarks.zoo_models --json "
+                "docs/data/zoo_models.json`.", ""]  # fmt: skip
+    payload = json.loads(path.read_text())
+    return [
+        *lines,
+        "`python -m benchmarks.zoo_models`: each model through `zoo.runtime.predict` "
+        "(preprocessing, ONNX Runtime with heatmap and embedding outputs, the "
+        "out-of-distribution score), one image at a time on a sample of its own kind, "
+        f"{payload['repeats']} runs after a warm-up, {payload['threads']} threads, all six "
+        f"loaded in one process as the server loads them. Measured on {payload['machine']}.",
+        "",
+        *table(payload),
+        "",
+    ]
+
+
+def _walk(data_dir: Path) -> list[str]:
     from benchmarks.memory_walk import Row, table
 
-    lines = [GENERATED, "# Performance", ""]
     walk = data_dir / "memory_walk.json"
     if not walk.is_file():
-        lines.append("No memory walk recorded yet: run `python -m benchmarks.memory_walk "
-                     "--json docs/data/memory_walk.json`.")  # fmt: skip
-        return "\n".join(lines) + "\n"
+        return ["No memory walk recorded yet: run `python -m benchmarks.memory_walk "
+                "--json docs/data/memory_walk.json`."]  # fmt: skip
     payload = json.loads(walk.read_text())
     rows = [Row(**row) for row in payload["rows"]]
-    lines += [
+    return [
         "## Memory through sequential browser sessions",
         "",
         f"`python -m benchmarks.memory_walk`: {len(rows)} browser sessions one after another "
@@ -94,7 +119,6 @@ def performance_page(data_dir: Path) -> str:
         "",
         *table(rows),
     ]
-    return "\n".join(lines) + "\n"
 
 
 def pages(models_dir: Path = ROOT / "zoo" / "models", data_dir: Path = DATA) -> dict[Path, str]:

@@ -1,22 +1,26 @@
 """Benchmark of the shipped zoo: size, single-image latency and memory of every model.
 
-Run ``python -m benchmarks.zoo_models`` from the repository root; it prints a Markdown
-table. Each model runs through ``zoo.runtime.predict`` (preprocessing, ONNX Runtime,
-heatmap and embedding outputs) on the sample scan of its own modality, one image at a
-time, after a warm-up; times are medians and 90th percentiles. The process's VmRSS is
-read after importing the zoo, after loading all models, and after running them; the
-budget is 600 MB with all six loaded (Streamlit Community Cloud gives about 1 GB).
+Run ``python -m benchmarks.zoo_models [--json docs/data/zoo_models.json]`` from the
+repository root; it prints a Markdown table (``python -m benchmarks.docs`` tables the JSON in
+``docs/performance.md``). Each model runs through ``zoo.runtime.predict``
+(preprocessing, ONNX Runtime, heatmap and embedding outputs) on the sample scan of its own
+modality, one image at a time, after a warm-up; times are medians and 90th percentiles.
+The process's VmRSS is read after importing the zoo, after loading all models, and after
+running them; the budget is 600 MB with all six loaded (Streamlit Community Cloud gives
+about 1 GB).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.memory_walk import machine
 from zoo.imaging import load_scan
 from zoo.registry import Registry
 from zoo.runtime import predict
@@ -47,10 +51,8 @@ def rss_mb() -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
-    args = parser.parse_args()
+def measure(repeats: int) -> dict:
+    """Every model's size and ``predict`` latency, and the process's memory, as JSON data."""
     registry = Registry()
     baseline, _ = rss_mb()
     for entry in registry.entries():
@@ -62,33 +64,67 @@ def main() -> None:
         scan = load_scan(sample.read_bytes(), filename=sample.name)
         predict(entry.id, [scan], registry=registry)  # warm-up
         times = []
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             started = time.perf_counter()
             predict(entry.id, [scan], registry=registry)
             times.append((time.perf_counter() - started) * 1000)
         rows.append(
-            (
-                entry.id,
-                entry.card.raw.get("export", {}).get("shipped_variant", "float32"),
-                entry.card.file.bytes / 1e6,
-                statistics.median(times),
-                float(np.percentile(times, 90)),
-                entry.card.latency_ms,
-            )
+            {
+                "model": entry.id,
+                "variant": entry.card.raw.get("export", {}).get("shipped_variant", "float32"),
+                "mb": entry.card.file.bytes / 1e6,
+                "median_ms": statistics.median(times),
+                "p90_ms": float(np.percentile(times, 90)),
+                "card_ms": entry.card.latency_ms,
+            }
         )
     after, peak = rss_mb()
-    print(f"{len(rows)} models, {available_cpus()} CPU threads, {args.repeats} runs each\n")
-    print("| model | variant | MB | predict ms (median) | p90 ms | card ms (ONNX only) |")
-    print("|---|---|---:|---:|---:|---:|")
-    for model_id, variant, size, median, p90, card_ms in rows:
-        print(f"| {model_id} | {variant} | {size:.1f} | {median:.1f} | {p90:.1f} | {card_ms} |")
-    total = sum(r[2] for r in rows)
-    print(f"| **all** | | **{total:.1f}** | | | |\n")
-    print("| memory (MiB) | value | budget |\n|---|---:|---:|")
-    print(f"| RSS after imports | {baseline:.0f} | |")
-    print(f"| RSS with all models loaded | {loaded:.0f} | {RSS_BUDGET_MB:.0f} |")
-    print(f"| RSS after running all | {after:.0f} | {RSS_BUDGET_MB:.0f} |")
-    print(f"| peak RSS (VmHWM) | {peak:.0f} | {RSS_BUDGET_MB:.0f} |")
+    return {
+        "threads": available_cpus(),
+        "repeats": repeats,
+        "machine": machine(),
+        "rows": rows,
+        "memory_mb": {"imports": baseline, "loaded": loaded, "after": after, "peak": peak},
+    }
+
+
+def table(payload: dict) -> list[str]:
+    """The Markdown tables of :func:`measure`'s data."""
+    rows = payload["rows"]
+    lines = [
+        "| model | variant | MB | predict ms (median) | p90 ms | card ms (ONNX only, at export) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['variant']} | {r['mb']:.1f} | {r['median_ms']:.1f} "
+            f"| {r['p90_ms']:.1f} | {r['card_ms']} |"
+        )
+    lines += [f"| **all** | | **{sum(r['mb'] for r in rows):.1f}** | | | |", ""]
+    memory = payload["memory_mb"]
+    lines += [
+        "| memory (MiB) | value | budget |",
+        "|---|---:|---:|",
+        f"| RSS after imports | {memory['imports']:.0f} | |",
+        f"| RSS with all models loaded | {memory['loaded']:.0f} | {RSS_BUDGET_MB:.0f} |",
+        f"| RSS after running all | {memory['after']:.0f} | {RSS_BUDGET_MB:.0f} |",
+        f"| peak RSS (VmHWM) | {memory['peak']:.0f} | {RSS_BUDGET_MB:.0f} |",
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
+    args = parser.parse_args()
+    payload = measure(args.repeats)
+    print(f"{len(payload['rows'])} models, {payload['threads']} CPU threads, "
+          f"{args.repeats} runs each\n")  # fmt: skip
+    print("\n".join(table(payload)))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=1) + "\n")
 
 
 if __name__ == "__main__":
