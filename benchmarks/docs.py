@@ -15,6 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
+from zoo.card import SCHEMA_PATH
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 DATA = DOCS / "data"
@@ -125,6 +127,8 @@ def pages(models_dir: Path = ROOT / "zoo" / "models", data_dir: Path = DATA) -> 
     return {
         DOCS / "models.md": models_page(models_dir),
         DOCS / "performance.md": performance_page(data_dir),
+        # published beside model-card.md; zoo/card.schema.json is the one the zoo reads
+        DOCS / "card.schema.json": SCHEMA_PATH.read_text(),
     }
 
 

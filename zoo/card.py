@@ -5,20 +5,25 @@ ONNX Model Zoo manifest (file, opset, sha256), MONAI bundle metadata (version,
 changelog, input/output format, intended use) and "Model Cards for Model
 Reporting" (training data, metrics with uncertainty, limitations).
 
-:func:`parse_card` checks everything the runtime and the pages rely on and raises
-:class:`~zoo.errors.CardError` naming the field; descriptive sections (metrics,
-training data) are kept as given so they can grow without a schema bump.
+:func:`parse_card` checks everything the runtime and the pages rely on, then the published
+JSON Schema (``card.schema.json``, checked with ``jsonschema``), and raises
+:class:`~zoo.errors.CardError` naming the field; descriptive sections (metrics, training
+data) are kept as given so they can grow without a schema bump.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema
 import numpy as np
 
 from zoo.errors import CardError, RecipeError
@@ -184,7 +189,7 @@ def parse_card(data: Any) -> ModelCard:
     latency = data.get("latency_ms")
     calibration = _mapping(data, "calibration", optional=True)
     ood = _mapping(data, "ood", optional=True)
-    return ModelCard(
+    card = ModelCard(
         id=model_id,
         name=_text(data, "name"),
         version=_text(data, "version"),
@@ -211,6 +216,26 @@ def parse_card(data: Any) -> ModelCard:
         ood=ScanOOD.from_section(ood) if ood else None,
         tta_views=views_from_section(_mapping(data, "uncertainty", optional=True)),
     )
+    _check_schema(data)  # after the checks above, whose messages say more
+    return card
+
+
+#: The published card schema (``docs/card.schema.json`` is generated from it).
+SCHEMA_PATH = Path(__file__).with_name("card.schema.json")
+
+
+@functools.cache
+def card_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _check_schema(data: Mapping[str, Any]) -> None:
+    """The structure the published JSON Schema asks for; the first error names its field."""
+    error = jsonschema.exceptions.best_match(card_validator().iter_errors(data))
+    if error is not None:
+        where = ".".join(str(part) for part in error.absolute_path) or "the card"
+        raise CardError(f"{where}: {error.message} (card.schema.json)")
 
 
 def _calibrator(section: Mapping[str, Any], task: str, n_labels: int) -> Calibrator:
