@@ -38,7 +38,7 @@ from training.datasets import load_labelled
 from training.recipe import parse_recipe
 from zoo.card import file_entry, parse_card
 from zoo.evaluation import evaluate
-from zoo.metrics import ThresholdTable
+from zoo.metrics import card_operating_points
 
 VARIANTS = ("float32", "float16", "int8", "int8-weights")
 #: the variant whose int8 weights sessions fold into float32 kernels at load
@@ -173,18 +173,6 @@ def onnx_outputs(
     return out
 
 
-def operating_points(y_positive: np.ndarray, score: np.ndarray) -> dict[str, float]:
-    table = ThresholdTable(y_positive, score)
-    points = {
-        "youden": table.youden_threshold(),
-        "sensitivity_90": table.threshold_for_sensitivity(0.90),
-        "sensitivity_95": table.threshold_for_sensitivity(0.95),
-        "specificity_90": table.threshold_for_specificity(0.90),
-        "specificity_95": table.threshold_for_specificity(0.95),
-    }
-    return {k: float(min(1.0, max(0.0, v))) for k, v in points.items() if np.isfinite(v)}
-
-
 def build_card(
     recipe: dict[str, Any],
     model: keras.Model,
@@ -215,7 +203,7 @@ def build_card(
     thresholds: dict[str, Any] = {"default": 0.5, "operating_points": {}}
     if binary:
         pos = labels.index(positive)
-        points = operating_points((y_val == pos).astype(int), shipped[:, pos])
+        points = card_operating_points((y_val == pos).astype(int), shipped[:, pos])
         thresholds = {
             "default": points.get("youden", 0.5),
             "chosen_by": "Youden J on validation",
@@ -397,7 +385,7 @@ def _focus_report(
         return (y == index).astype(int), np.column_stack([1 - p[:, index], p[:, index]])
 
     yv, pv = as_binary(y_val, p_val)
-    threshold = operating_points(yv, pv[:, 1]).get("youden", 0.5)
+    threshold = card_operating_points(yv, pv[:, 1]).get("youden", 0.5)
     out: dict[str, Any] = {
         "threshold": threshold,
         "chosen_by": "Youden J on validation",

@@ -33,14 +33,14 @@ import pandas as pd
 
 from export.cam import gradient_tape_cam
 from export.onnx_export import cpu_session
-from export.package import load_trained_model, operating_points
+from export.package import load_trained_model
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
 from training.recipe import parse_recipe
 from zoo.card import parse_card
 from zoo.errors import ZooError
 from zoo.imaging import load_scan
-from zoo.metrics import auc_ci_delong
+from zoo.metrics import auc_ci_delong, card_operating_points
 from zoo.preprocess import Recipe, preprocess
 from zoo.trust.calibrators import Calibrator, calibration_summary, fit_calibration
 from zoo.trust.localization import boxes_for, full_map_on_source, localization_report, parse_boxes
@@ -325,7 +325,7 @@ def calibrated_thresholds(
     Recomputing from the raw validation predictions keeps this idempotent: running the
     trust step twice does not map the thresholds twice.
     """
-    points = operating_points(np.asarray(y_positive, dtype=int), raw)
+    points = card_operating_points(np.asarray(y_positive, dtype=int), raw)
     mapped = {name: float(calibrator.map_threshold(value)) for name, value in points.items()}
     return {
         **thresholds,

@@ -24,12 +24,13 @@ import pytest
 pytest.importorskip("tensorflow", reason="training tests need requirements-train.txt")
 
 import export.trust as trust_module
-from export.package import export_run, operating_points
+from export.package import export_run
 from export.trust import SHARED_KINDS, add_trust, summary_lines
 from training.recipe import load_recipe
 from training.train import train
 from zoo.card import parse_card
 from zoo.imaging import load_scan
+from zoo.metrics import card_operating_points
 from zoo.registry import Registry
 from zoo.runtime import predict
 from zoo.runtime.predict import OODResult
@@ -205,7 +206,7 @@ def test_thresholds_move_to_the_calibrated_scale(trusted):
     positive = card["positive_label"]
     y = np.array([row["label"] == positive for row in rows], dtype=int)
     scores = np.array([float(row[f"p_{positive}"]) for row in rows])
-    recomputed = operating_points(y, scores)
+    recomputed = card_operating_points(y, scores)
     assert set(recomputed) == set(raw)
     for name, value in recomputed.items():
         assert raw[name] == pytest.approx(value, abs=1e-5), name

@@ -16,7 +16,8 @@ Bootstrap (:mod:`zoo.metrics.bootstrap`)
     auc_ci_bootstrap, bootstrap_ci
 Thresholds and operating points (:mod:`zoo.metrics.threshold`)
     confusion_at, threshold_metrics, ThresholdTable, youden_threshold,
-    threshold_for_sensitivity, threshold_for_specificity, min_cost_threshold;
+    threshold_for_sensitivity, threshold_for_specificity, min_cost_threshold,
+    card_operating_points;
     ConfusionCounts, METRIC_NAMES
 Calibration (:mod:`zoo.metrics.calibration`)
     reliability_curve, expected_calibration_error, brier_score, top_label_ece
@@ -59,6 +60,7 @@ from zoo.metrics.threshold import (
     METRIC_NAMES,
     ConfusionCounts,
     ThresholdTable,
+    card_operating_points,
     confusion_at,
     min_cost_threshold,
     threshold_for_sensitivity,
@@ -81,6 +83,7 @@ __all__ = [
     "average_precision",
     "bootstrap_ci",
     "brier_score",
+    "card_operating_points",
     "confusion_at",
     "confusion_matrix",
     "delong_covariance",

@@ -28,6 +28,7 @@ __all__ = [
     "METRIC_NAMES",
     "ConfusionCounts",
     "ThresholdTable",
+    "card_operating_points",
     "confusion_at",
     "min_cost_threshold",
     "threshold_for_sensitivity",
@@ -442,3 +443,18 @@ def min_cost_threshold(
     return ThresholdTable(y_true, y_score).min_cost_threshold(
         cost_fn_fp_ratio=cost_fn_fp_ratio, prevalence=prevalence
     )
+
+
+def card_operating_points(y_true: ArrayLike, y_score: ArrayLike) -> dict[str, float]:
+    """The operating points a card records (chosen on validation): Youden's J and the
+    thresholds reaching 90% / 95% sensitivity and specificity; ones no threshold reaches
+    are left out."""
+    table = ThresholdTable(y_true, y_score)
+    points = {
+        "youden": table.youden_threshold(),
+        "sensitivity_90": table.threshold_for_sensitivity(0.90),
+        "sensitivity_95": table.threshold_for_sensitivity(0.95),
+        "specificity_90": table.threshold_for_specificity(0.90),
+        "specificity_95": table.threshold_for_specificity(0.95),
+    }
+    return {k: float(min(1.0, max(0.0, v))) for k, v in points.items() if np.isfinite(v)}
