@@ -45,7 +45,7 @@ from zoo.preprocess import Recipe, preprocess
 from zoo.trust.calibrators import Calibrator, calibration_summary, fit_calibration
 from zoo.trust.localization import boxes_for, full_map_on_source, localization_report, parse_boxes
 from zoo.trust.scan_ood import ScanOOD, fit_scan_ood
-from zoo.trust.subgroups import slice_metrics
+from zoo.trust.subgroups import card_subgroups
 from zoo.trust.tta import augment, default_views
 
 #: Real scans of each kind in ``../shared/data`` (folder → what they are, DICOM codes).
@@ -592,33 +592,6 @@ def subgroup_section(
     positive: int | None,
 ) -> dict[str, Any] | None:
     columns = [c for c in SUBGROUP_COLUMNS if c in labelled.metadata.columns]
-    if not columns:
-        return None
-    targets = [positive] if positive is not None else list(range(len(labels)))
     threshold = card["thresholds"]["default"] if positive is not None else 0.5
-    out: dict[str, Any] = {}
-    for side, idx in (("validation", val), ("test", test)):
-        if not len(idx):
-            continue
-        for column in columns:
-            values = labelled.metadata.iloc[idx][column].to_numpy()
-            if pd.Series(values).nunique(dropna=True) < 2:
-                continue
-            for target in targets:
-                report = slice_metrics(
-                    (y[idx] == target).astype(int),
-                    served[idx, target],
-                    values,
-                    threshold=threshold,
-                )
-                entry = out.setdefault(column, {}).setdefault(labels[target], {})
-                entry[side] = report.to_dict()
-    if not out:
-        return None
-    return {
-        "threshold": threshold,
-        "threshold_note": "the card's default (calibrated scale)"
-        if positive is not None
-        else "0.5 on each label's probability (one label against the rest)",
-        "columns": out,
-    }
+    sides = {"validation": val, "test": test}
+    return card_subgroups(labelled.metadata, columns, y, served, labels, positive, threshold, sides)

@@ -10,15 +10,17 @@ metadata columns). A folder whose card is broken is listed in
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from zoo.card import ModelCard, parse_card
-from zoo.errors import CardError, ModelNotFoundError
+from zoo.errors import CardError, ModelIntegrityError, ModelNotFoundError
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"
 MODELS_DIR_ENV = "MEDZOO_MODELS_DIR"
@@ -27,16 +29,41 @@ CARD_FILE = "card.json"
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A model of the zoo: a folder on disk, or (``files``) one held in memory only, as a
+    model a user imports into one dashboard session is."""
+
     card: ModelCard
-    directory: Path
+    directory: Path | None
+    files: Mapping[str, bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
         return self.card.id
 
     @property
+    def in_memory(self) -> bool:
+        return self.files is not None
+
+    @property
     def model_path(self) -> Path:
+        if self.directory is None:
+            raise ModelIntegrityError(f"model {self.id!r} lives in memory; it has no file path")
         return self.directory / self.card.file.name
+
+    def read(self, name: str) -> bytes:
+        """A file of the model (beside its card), by plain name."""
+        if Path(name).name != name:
+            raise CardError(f"model {self.id!r}: {name!r} must lie beside the card")
+        if self.files is not None:
+            try:
+                return self.files[name]
+            except KeyError:
+                raise CardError(f"model {self.id!r} holds no file {name!r}") from None
+        assert self.directory is not None
+        try:
+            return (self.directory / name).read_bytes()
+        except OSError as exc:
+            raise CardError(f"model {self.id!r}: cannot read {name}: {exc.strerror}") from exc
 
 
 @dataclass(frozen=True)
@@ -97,6 +124,17 @@ class Registry:
             entries[card.id] = ModelEntry(card=card, directory=folder)
         self._entries, self.problems = entries, problems
 
+    def with_entries(self, extra: Iterable[ModelEntry]) -> Registry:
+        """This registry plus ``extra`` (a session's imported models); ids must be new."""
+        combined = Registry.__new__(Registry)
+        combined.root, combined.problems = self.root, dict(self.problems)
+        combined._entries = dict(self._entries)
+        for entry in extra:
+            if entry.id in combined._entries:
+                raise CardError(f"a model {entry.id!r} is already in the zoo: choose another id")
+            combined._entries[entry.id] = entry
+        return combined
+
     def ids(self) -> list[str]:
         return list(self._entries)
 
@@ -139,9 +177,9 @@ class Registry:
         )
         if not name or not isinstance(name, str):
             raise CardError(f"model {model_id!r} ships no {side} predictions")
-        if Path(name).name != name:
-            raise CardError(f"model {model_id!r}: {side} predictions must lie beside the card")
-        raw = read_validation_predictions(entry.directory / name, entry.card.labels)
+        raw = parse_validation_predictions(
+            entry.read(name).decode("utf-8"), name, entry.card.labels
+        )
         return replace(
             raw,
             probabilities=entry.card.calibrate(raw.probabilities),
@@ -164,15 +202,22 @@ def read_validation_predictions(path: str | Path, labels: tuple[str, ...]) -> Va
     """Read a validation CSV written by ``export`` (see the module docstring)."""
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CardError(f"cannot read validation predictions {path}: {exc}") from exc
+    return parse_validation_predictions(text, path.name, labels)
+
+
+def parse_validation_predictions(
+    text: str, name: str, labels: tuple[str, ...]
+) -> ValidationPredictions:
+    """A validation CSV's text (see the module docstring); ``name`` is for messages."""
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     score_columns = [f"p_{label}" for label in labels]
     header = set(rows[0]) if rows else set()
     missing = [c for c in ("case_id", "label", *score_columns) if c not in header]
     if missing:
-        raise CardError(f"{path.name} lacks columns {missing}")
+        raise CardError(f"{name} lacks columns {missing}")
     index = {label: i for i, label in enumerate(labels)}
     try:
         y_true = np.array([index[row["label"]] for row in rows], dtype=np.int64)
@@ -180,9 +225,9 @@ def read_validation_predictions(path: str | Path, labels: tuple[str, ...]) -> Va
             [[float(row[c]) for c in score_columns] for row in rows], dtype=np.float64
         )
     except KeyError as exc:
-        raise CardError(f"{path.name}: label {exc} is not one of {list(labels)}") from exc
+        raise CardError(f"{name}: label {exc} is not one of {list(labels)}") from exc
     except ValueError as exc:
-        raise CardError(f"{path.name}: a score is not a number ({exc})") from exc
+        raise CardError(f"{name}: a score is not a number ({exc})") from exc
     extra = [c for c in rows[0] if c not in {"case_id", "label", *score_columns}]
     return ValidationPredictions(
         labels=labels,

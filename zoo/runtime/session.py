@@ -20,13 +20,12 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from zoo.card import ModelCard
-from zoo.errors import ModelIntegrityError, ModelRuntimeError
+from zoo.errors import CardError, ModelIntegrityError, ModelRuntimeError
 from zoo.registry import ModelEntry
 from zoo.runtime.memory import release_free_heap, rss_mb
 from zoo.runtime.providers import available_cpus, select_providers
@@ -120,17 +119,7 @@ _load_lock = threading.Lock()
 
 def get_session(entry: ModelEntry) -> ModelSession:
     """The cached, verified session of a registry entry (loaded on first use)."""
-    path = entry.model_path
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        with _lock:
-            _drop(path)
-        raise ModelIntegrityError(
-            f"model {entry.id!r}: file {path.name} is missing ({exc.strerror}); "
-            "reinstall the model or remove its folder"
-        ) from exc
-    key = (str(path), entry.card.file.sha256, stat.st_mtime_ns, stat.st_size)
+    key, where = _cache_key(entry)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -140,19 +129,38 @@ def get_session(entry: ModelEntry) -> ModelSession:
             if key in _cache:
                 return _cache[key]
         with _lock:
-            _drop(path)
+            _drop(where)
             # make room first: the load's own peak then lands on memory already freed
-            _evict(reserve_mb=_expected_mb.get(str(path), entry.card.file.bytes / 2**20))
+            _evict(reserve_mb=_expected_mb.get(where, entry.card.file.bytes / 2**20))
         release_free_heap()
         before = rss_mb()
-        session = _load(entry, path)
+        session = _load(entry)
         release_free_heap()  # the parse and optimisation buffers, now garbage
         session.resident_mb = max(rss_mb() - before, entry.card.file.bytes / 2**20)
-        _expected_mb[str(path)] = session.resident_mb
+        _expected_mb[where] = session.resident_mb
         with _lock:
             _cache[key] = session
             _evict()
     return session
+
+
+def _cache_key(entry: ModelEntry) -> tuple[tuple, str]:
+    """(cache key, what the key's first part names): a file's path, size and mtime, so one
+    rewritten while the app runs is verified afresh; an in-memory model's id and hash."""
+    if entry.in_memory:
+        where = f"memory:{entry.id}"
+        return (where, entry.card.file.sha256, 0, entry.card.file.bytes), where
+    path = entry.model_path
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        with _lock:
+            _drop(str(path))
+        raise ModelIntegrityError(
+            f"model {entry.id!r}: file {path.name} is missing ({exc.strerror}); "
+            "reinstall the model or remove its folder"
+        ) from exc
+    return (str(path), entry.card.file.sha256, stat.st_mtime_ns, stat.st_size), str(path)
 
 
 def _evict(*, reserve_mb: float = 0.0) -> None:
@@ -181,22 +189,23 @@ def cached_session_count() -> int:
     return len(_cache)
 
 
-def _drop(path: Path) -> None:
-    """Forget every cached session of ``path``; the caller holds ``_lock``."""
-    for key in [k for k in _cache if k[0] == str(path)]:
+def _drop(where: str) -> None:
+    """Forget every cached session of ``where`` (a path or an in-memory model); the caller
+    holds ``_lock``."""
+    for key in [k for k in _cache if k[0] == where]:
         del _cache[key]
 
 
-def _load(entry: ModelEntry, path: Path) -> ModelSession:
+def _load(entry: ModelEntry) -> ModelSession:
     card = entry.card
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelIntegrityError(f"model {card.id!r}: cannot read {path.name}: {exc}") from exc
+        data = entry.read(card.file.name)
+    except CardError as exc:
+        raise ModelIntegrityError(str(exc)) from exc
     digest = hashlib.sha256(data).hexdigest()
     if digest != card.file.sha256:
         raise ModelIntegrityError(
-            f"model {card.id!r} refused: {path.name} has SHA-256 {digest[:12]}…, its card "
+            f"model {card.id!r} refused: {card.file.name} has SHA-256 {digest[:12]}…, its card "
             f"says {card.file.sha256[:12]}…; the file is corrupt or was replaced"
         )
     options = session_options(

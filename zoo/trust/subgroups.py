@@ -21,7 +21,7 @@ truth and a score are needed here. Pure NumPy/SciPy/pandas, like the rest of ser
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -760,3 +760,42 @@ def slice_metrics(
         "specificity": _proportion_gap(rows, "specificity", k, a),
     }
     return SubgroupReport(column=column, threshold=t, alpha=a, min_cases=k, rows=rows, gaps=gaps)
+
+
+def card_subgroups(
+    metadata: pd.DataFrame,
+    columns: Sequence[str],
+    y: np.ndarray,
+    served: np.ndarray,
+    labels: Sequence[str],
+    positive: int | None,
+    threshold: float,
+    sides: Mapping[str, np.ndarray],
+) -> dict[str, Any] | None:
+    """A card's ``subgroups`` section: each label (the positive one of a binary model)
+    against the rest, sliced by each metadata column, on each side (row indices of
+    ``metadata``); None when no column has two values on any side."""
+    targets = [positive] if positive is not None else list(range(len(labels)))
+    out: dict[str, Any] = {}
+    for side, idx in sides.items():
+        if not len(idx):
+            continue
+        for column in columns:
+            values = metadata.iloc[idx][column].to_numpy()
+            if pd.Series(values).nunique(dropna=True) < 2:
+                continue
+            for target in targets:
+                report = slice_metrics(
+                    (y[idx] == target).astype(int), served[idx, target], values, threshold=threshold
+                )
+                entry = out.setdefault(column, {}).setdefault(labels[target], {})
+                entry[side] = report.to_dict()
+    if not out:
+        return None
+    return {
+        "threshold": threshold,
+        "threshold_note": "the card's default (calibrated scale)"
+        if positive is not None
+        else "0.5 on each label's probability (one label against the rest)",
+        "columns": out,
+    }

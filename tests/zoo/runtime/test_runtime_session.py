@@ -149,10 +149,40 @@ def test_a_load_first_makes_room_for_what_the_model_took_last_time(three_models,
     monkeypatch.setattr(
         sessions,
         "_load",
-        lambda entry, path: (
-            loaded.append(sessions.cached_session_count()) or real_load(entry, path)
-        ),
+        lambda entry: loaded.append(sessions.cached_session_count()) or real_load(entry),
     )
     sessions.get_session(third)
     assert loaded == [0]  # both others were dropped before the big one loaded, not after
     assert {key[0] for key in sessions._cache} == {str(third.model_path)}
+
+
+def test_a_model_held_in_memory_is_served_and_cached_by_its_hash(zoo_dir):
+    from zoo.registry import ModelEntry
+    from zoo.runtime import session as sessions
+
+    on_disk = Registry(zoo_dir).get("binary-test")
+    files = {name: on_disk.read(name) for name in ("model.onnx", "validation.csv")}
+    in_memory = ModelEntry(card=on_disk.card, directory=None, files=files)
+    registry = Registry(zoo_dir / "empty").with_entries([in_memory])
+    (from_memory,) = predict("binary-test", [bright_scan()], registry=registry)
+    (from_disk,) = predict("binary-test", [bright_scan()], registry=Registry(zoo_dir))
+    assert from_memory.probabilities == from_disk.probabilities
+    assert ("memory:binary-test", on_disk.card.file.sha256, 0, on_disk.card.file.bytes) in (
+        sessions._cache
+    )
+    held_out = registry.validation_predictions("binary-test")
+    assert len(held_out.y_true) == len(
+        Registry(zoo_dir).validation_predictions("binary-test").y_true
+    )
+
+
+def test_an_in_memory_model_whose_bytes_differ_from_its_card_is_refused(zoo_dir):
+    from zoo.errors import ModelIntegrityError
+    from zoo.registry import ModelEntry
+
+    on_disk = Registry(zoo_dir).get("binary-test")
+    tampered = ModelEntry(
+        card=on_disk.card, directory=None, files={"model.onnx": on_disk.read("model.onnx") + b"x"}
+    )
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):
+        get_session(tampered)
