@@ -37,7 +37,7 @@ from export.package import load_trained_model
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
 from training.recipe import parse_recipe
-from zoo.card import parse_card
+from zoo.card import json_safe, parse_card
 from zoo.errors import ZooError
 from zoo.imaging import load_scan
 from zoo.metrics import auc_ci_delong, card_operating_points
@@ -154,17 +154,6 @@ def add_trust(
     parse_card(card)  # never write a card the registry would refuse
     (target / "card.json").write_text(json.dumps(card, indent=2, allow_nan=False))
     return card
-
-
-def json_safe(value: Any) -> Any:
-    """NaN and infinities (undefined CIs on tiny sides) as null: JSON has no NaN."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    return value
 
 
 def summary_lines(card: dict[str, Any]) -> list[str]:

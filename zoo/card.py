@@ -141,6 +141,17 @@ def file_entry(
     return entry
 
 
+def json_safe(value: Any) -> Any:
+    """NaN and infinities (undefined CIs on tiny sides) as null: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def parse_card(data: Any) -> ModelCard:
     """Validate card JSON and return a :class:`ModelCard`.
 

@@ -1,4 +1,5 @@
-"""``python -m zoo``: list models, predict on files, evaluate on a labelled set, describe a scan.
+"""``python -m zoo``: list models, predict on files, evaluate on a labelled set, describe a
+scan, import an outside model.
 
 Exit status: 0 on success; 2 on bad input (the reason on stderr). A batch with some
 unreadable files still scores the others, reports each bad one, and exits 2.
@@ -68,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_scan_options(info)
     info.add_argument("file", type=Path)
     info.set_defaults(handler=_info)
+
+    from zoo.importing.cli import add_import_command
+
+    add_import_command(commands)
     return parser
 
 

@@ -37,3 +37,8 @@ class ModelIntegrityError(ZooError):
 
 class ModelRuntimeError(ZooError):
     """ONNX Runtime could not load or run a model."""
+
+
+class ModelImportError(ZooError, ValueError):
+    """A model could not be imported: the file is unsafe, unreadable or unlike an image
+    classifier, or what it needs was not given. The zoo is left as it was."""

@@ -124,6 +124,13 @@ class Registry:
             entries[card.id] = ModelEntry(card=card, directory=folder)
         self._entries, self.problems = entries, problems
 
+    @classmethod
+    def of(cls, entries: Iterable[ModelEntry]) -> Registry:
+        """A registry of ``entries`` alone (no folder is read)."""
+        empty = cls.__new__(cls)
+        empty.root, empty.problems, empty._entries = models_dir(), {}, {}
+        return empty.with_entries(entries)
+
     def with_entries(self, extra: Iterable[ModelEntry]) -> Registry:
         """This registry plus ``extra`` (a session's imported models); ids must be new."""
         combined = Registry.__new__(Registry)

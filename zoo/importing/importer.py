@@ -1,0 +1,392 @@
+"""Bring an outside ONNX classifier into the zoo, with a card like the shipped ones.
+
+:func:`prepare_import` reads the file safely (:mod:`zoo.importing.safety`), reads what the
+graph says (:mod:`zoo.importing.signature`), asks (through ``ask``) only for what it cannot
+read, and returns the served ONNX bytes with an unevaluated card. :func:`evaluate_import`
+scores a labelled set and fills the card's figures (:mod:`zoo.importing.evaluation`).
+:func:`install` writes the folder into a models directory in one rename, so a failed
+import leaves the zoo as it was. The dashboard keeps the same files in memory instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from zoo.card import ModelCard, file_entry, parse_card
+from zoo.errors import CardError, ModelImportError, RecipeError
+from zoo.importing.safety import Limits, load_untrusted
+from zoo.importing.signature import (
+    EMBEDDING,
+    PROBABILITIES,
+    Activation,
+    Signature,
+    opset_of,
+    read_signature,
+    with_serving_outputs,
+)
+from zoo.labels import canonical
+from zoo.preprocess import Recipe
+
+#: Called with a question and its allowed answers; returns one of them. The CLI asks on
+#: the terminal; elsewhere :func:`refuse_to_ask` turns the question into an error.
+Ask = Callable[[str, Sequence[str]], str]
+
+UNEVALUATED_NOTE = (
+    "Not evaluated: imported without a labelled set, so MedZoo shows no figures for it. "
+    "Import it again with --evaluate labels.csv to measure it."
+)
+RESEARCH_ONLY = "Research and teaching only; not for diagnosis."
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What the user says about the model (the rest is read from the file)."""
+
+    model_id: str
+    labels: tuple[str, ...]
+    positive: str | None = None
+    modalities: tuple[str, ...] = ("OT",)
+    body_part: str = "unknown"
+    name: str | None = None
+    recipe: dict[str, Any] | None = None  # a whole preprocessing recipe (card schema)
+    input_size: int | None = None
+    color: str | None = None
+    normalization: dict[str, Any] | None = None  # {"scale", "mean", "std"}
+    activation: Activation | None = None  # how the scores become probabilities
+    output: str | None = None  # which graph output holds the scores
+    layout: str | None = None  # NCHW or NHWC, when the input's shape cannot tell
+    source_name: str = "model.onnx"  # the imported file's name (shown as provenance)
+    source: str | None = None
+    licence: str | None = None
+    citation: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """An imported model ready to serve: its ONNX bytes and card (plus any extra files)."""
+
+    card: dict[str, Any]
+    onnx_bytes: bytes
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return self.card["id"]
+
+    def parsed(self) -> ModelCard:
+        return parse_card(self.card)
+
+
+def refuse_to_ask(question: str, choices: Sequence[str]) -> str:
+    raise ModelImportError(f"{question} (one of: {', '.join(choices)})")
+
+
+def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask) -> PreparedModel:
+    """Check, inspect and wrap the ONNX model in ``data``; the card is unevaluated."""
+    _check_request(request)
+    model = load_untrusted(data, request.limits)
+    signature = read_signature(model, output=request.output)
+    task = "binary" if len(request.labels) == 2 else "multiclass"
+    activation = _activation(signature, request, task, ask)
+    recipe = _recipe(signature, request, ask)
+    served = with_serving_outputs(model, signature, activation)
+    served_bytes = served.SerializeToString()
+    outputs = _check_runs(served_bytes, recipe, request, signature)
+    positive = request.positive or (request.labels[-1] if task == "binary" else None)
+    card = {
+        "schema_version": 1,
+        "id": request.model_id,
+        "name": request.name or request.model_id,
+        "version": "1.0.0",
+        "task": task,
+        "labels": list(request.labels),
+        "positive_label": positive,
+        "modality": list(request.modalities),
+        "body_part": request.body_part,
+        "preprocessing": recipe.to_dict(),
+        "outputs": {
+            "probabilities": PROBABILITIES,
+            **({"embedding": EMBEDDING} if outputs else {}),
+        },
+        "architecture": {
+            "name": "imported",
+            "graph": {"nodes": len(model.graph.node), "opset": opset_of(model)},
+        },
+        "training_data": {
+            "source": request.source or f"not stated (imported from {request.source_name})",
+            "licence": request.licence or "not stated by whoever imported it",
+            "citation": request.citation or "not stated",
+            "split": "unknown: the model was trained outside MedZoo",
+        },
+        "metrics": {},
+        "thresholds": {"default": 0.5, "operating_points": {}},
+        "calibration": {"method": "none"},
+        "intended_use": RESEARCH_ONLY,
+        "limitations": [RESEARCH_ONLY, UNEVALUATED_NOTE],
+        "file": file_entry(served_bytes, opset=opset_of(served)),
+        "validation_predictions": None,
+        "changelog": [
+            {
+                "version": "1.0.0",
+                "date": date.today().isoformat(),
+                "changes": f"imported from {request.source_name}",
+            }
+        ],
+        "provenance": {
+            "kind": "imported",
+            "imported_from": request.source_name,
+            "format": "onnx",
+            "evaluated": False,
+            "output_transform": activation,
+        },
+    }
+    card = as_json(card)
+    try:
+        parse_card(card)
+    except CardError as exc:
+        raise ModelImportError(f"the card would be invalid: {exc}") from exc
+    return PreparedModel(card=card, onnx_bytes=served_bytes)
+
+
+def as_json(card: dict[str, Any]) -> dict[str, Any]:
+    """The card as it reads back from ``card.json`` (tuples as lists, no NaN)."""
+    return json.loads(json.dumps(card, allow_nan=False))
+
+
+def install(
+    prepared: PreparedModel, models_dir: str | Path, *, replace_existing: bool = False
+) -> Path:
+    """Write the model's folder into ``models_dir``: all files, then one rename."""
+    root = Path(models_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / prepared.model_id
+    if target.exists() and not replace_existing:
+        raise ModelImportError(
+            f"{target} already exists: choose another --id, or pass --replace to overwrite it"
+        )
+    staging = root / f".importing-{prepared.model_id}"
+    _remove(staging)
+    staging.mkdir()
+    try:
+        card = prepared.parsed()
+        (staging / card.file.name).write_bytes(prepared.onnx_bytes)
+        for name, content in prepared.files.items():
+            if Path(name).name != name or name.startswith("."):
+                raise ModelImportError(f"refusing to write {name!r}: not a plain file name")
+            (staging / name).write_bytes(content)
+        (staging / "card.json").write_text(json.dumps(prepared.card, indent=2, allow_nan=False))
+        if target.exists():
+            retired = root / f".replaced-{prepared.model_id}"
+            _remove(retired)
+            target.rename(retired)
+            staging.rename(target)
+            _remove(retired)
+        else:
+            staging.rename(target)
+    finally:
+        _remove(staging)
+    return target
+
+
+def with_evaluation(
+    prepared: PreparedModel, card: dict[str, Any], files: dict[str, bytes]
+) -> PreparedModel:
+    """``prepared`` with an evaluated card and the files it names."""
+    return replace(prepared, card=card, files={**prepared.files, **files})
+
+
+def _remove(path: Path) -> None:
+    if not path.exists():
+        return
+    for child in path.iterdir():
+        child.unlink()
+    path.rmdir()
+
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def _check_request(request: ImportRequest) -> None:
+    if not _ID.match(request.model_id):
+        raise ModelImportError(
+            f"--id {request.model_id!r}: use 1-64 lowercase letters, digits, '.', '_' or '-'"
+        )
+    labels = request.labels
+    if len(labels) < 2 or len(set(labels)) != len(labels) or not all(labels):
+        raise ModelImportError(f"--labels needs at least two distinct names, got {list(labels)}")
+    if request.positive is not None:
+        if len(labels) != 2:
+            raise ModelImportError("--positive is for binary models (two labels)")
+        if request.positive not in labels:
+            raise ModelImportError(f"--positive {request.positive!r} is not one of {list(labels)}")
+    for label in labels:
+        if not re.fullmatch(r"[A-Za-z0-9_\- ]{1,64}", label):
+            raise ModelImportError(
+                f"label {label!r}: use letters, digits, '_', '-' or spaces (64 at most)"
+            )
+
+
+def _activation(signature: Signature, request: ImportRequest, task: str, ask: Ask) -> Activation:
+    n_labels = len(request.labels)
+    if signature.scores is not None and signature.scores not in (n_labels, 1):
+        raise ModelImportError(
+            f"output {signature.output_name!r} gives {signature.scores} scores for "
+            f"{n_labels} labels ({list(request.labels)})"
+        )
+    if signature.scores == 1 and task != "binary":
+        raise ModelImportError(
+            f"output {signature.output_name!r} gives one score: a binary model takes two labels"
+        )
+    if request.activation is not None:
+        return request.activation
+    if signature.activation == "none":
+        return "none"  # the graph ends in a softmax or a sigmoid
+    if signature.scores == 1:
+        return "sigmoid"  # one logit: only a sigmoid makes it a probability
+    answer = ask(
+        f"output {signature.output_name!r} holds logits (no softmax or sigmoid at the end of "
+        "the graph): turn them into probabilities with --activation softmax (one label per "
+        "image) or sigmoid (each label on its own)?",
+        ("softmax", "sigmoid"),
+    )
+    if answer == "sigmoid" and task != "binary":
+        raise ModelImportError(
+            "a sigmoid per label makes a multi-label model; MedZoo serves binary and "
+            "multiclass (softmax) models: import each label as a binary model, or use softmax"
+        )
+    return answer  # type: ignore[return-value]
+
+
+def _recipe(signature: Signature, request: ImportRequest, ask: Ask) -> Recipe:
+    if request.recipe is not None:
+        data = dict(request.recipe)
+        data.setdefault("layout", signature.layout or request.layout or "NHWC")
+    else:
+        layout = (
+            signature.layout
+            or request.layout
+            or ask(
+                "the input's layout cannot be read from its shape: channels first (NCHW) or "
+                "last (NHWC)? (--layout)",
+                ("NCHW", "NHWC"),
+            )
+        )
+        size = signature.input_size
+        if request.input_size is not None:
+            size = (request.input_size, request.input_size)
+        if size is None:
+            side = ask(
+                "the input size is not fixed in the graph: pixels per side? (--input-size)", ()
+            )
+            size = (_int(side, "--input-size"), _int(side, "--input-size"))
+        channels = signature.channels or 3
+        color = request.color or ("grey" if channels == 1 else None)
+        if color is None:
+            color = ask(
+                "three input channels: a grey scan copied three times (grey) or a colour "
+                "image (rgb)? (--color)",
+                ("grey", "rgb"),
+            )
+        normalization = request.normalization
+        if normalization is None:
+            answer = ask(
+                "how does the model want pixel values? Give --scale/--mean/--std, or a "
+                "--recipe; 'unit' means x in [0, 1] (scale 1, mean 0, std 1)",
+                ("unit", "imagenet"),
+            )
+            normalization = (
+                {"scale": 1.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+                if answer == "imagenet"
+                else {"scale": 1.0, "mean": [0.0], "std": [1.0]}
+            )
+        data = {
+            "input_size": list(size),
+            "channels": channels,
+            "color": color,
+            "aspect": "pad",
+            "normalization": normalization,
+            "layout": layout,
+        }
+    try:
+        recipe = Recipe.from_dict(data)
+    except RecipeError as exc:
+        raise ModelImportError(f"preprocessing: {exc}") from exc
+    if signature.layout and recipe.layout != signature.layout:
+        raise ModelImportError(
+            f"the recipe says {recipe.layout} but the input is {signature.layout}"
+        )
+    if signature.channels and recipe.channels != signature.channels:
+        raise ModelImportError(
+            f"the recipe gives {recipe.channels} channels; the input takes {signature.channels}"
+        )
+    if signature.input_size and tuple(recipe.input_size) != tuple(signature.input_size):
+        raise ModelImportError(
+            f"the recipe's input size {list(recipe.input_size)} differs from the graph's "
+            f"{list(signature.input_size)}"
+        )
+    return recipe
+
+
+def _int(text: str, flag: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ModelImportError(f"{flag} must be a whole number of pixels, got {text!r}") from None
+    if not 8 <= value <= 2048:
+        raise ModelImportError(f"{flag} must lie between 8 and 2048, got {value}")
+    return value
+
+
+def _check_runs(data: bytes, recipe: Recipe, request: ImportRequest, signature: Signature) -> bool:
+    """Load the served graph in ONNX Runtime and run one blank image through it; returns
+    whether it has a usable embedding output."""
+    import numpy as np
+
+    try:
+        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises its own types for graphs it cannot load
+        raise ModelImportError(f"ONNX Runtime cannot load the model: {_first_line(exc)}") from exc
+    height, width = recipe.input_size
+    shape = (
+        (1, height, width, recipe.channels)
+        if recipe.layout == "NHWC"
+        else (1, recipe.channels, height, width)
+    )
+    try:
+        values = session.run(None, {signature.input_name: np.zeros(shape, np.float32)})
+    except Exception as exc:
+        raise ModelImportError(f"the model fails on a blank image: {_first_line(exc)}") from exc
+    probabilities = np.asarray(values[0], dtype=np.float64).reshape(1, -1)
+    if probabilities.shape[1] not in (1, len(request.labels)):
+        raise ModelImportError(
+            f"the model gives {probabilities.shape[1]} scores for {len(request.labels)} labels"
+        )
+    if (
+        not np.all(np.isfinite(probabilities))
+        or probabilities.min() < -1e-6
+        or probabilities.max() > 1 + 1e-6
+    ):
+        raise ModelImportError(
+            "the model's output is not a probability after the chosen activation "
+            f"(got {probabilities.round(4).tolist()}): check --activation"
+        )
+    return len(values) > 1 and np.asarray(values[1]).ndim == 2
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def canonical_labels(labels: Sequence[str]) -> dict[str, str]:
+    """Each label's name in the shared vocabulary (for the message the importer prints)."""
+    return {label: canonical(label) for label in labels}
