@@ -103,7 +103,7 @@ def predict(
         else:
             outputs, spreads = session.run(batch), [None] * len(chunk)
         per_scan_ms = (time.perf_counter() - began) * 1000 / len(chunk)
-        raw = _probability_matrix(card, outputs[card.outputs.probabilities])
+        raw = probability_matrix(card, outputs[card.outputs.probabilities])
         probabilities = card.calibrate(raw)
         for i, prep in enumerate(prepared):
             results.append(
@@ -138,7 +138,7 @@ def _run_with_views(
     for image in batch:
         inputs = augment(image[np.newaxis], views, layout=card.preprocessing.layout)
         outputs = session.run(inputs)
-        raw = _probability_matrix(card, outputs[card.outputs.probabilities])
+        raw = probability_matrix(card, outputs[card.outputs.probabilities])
         spreads.append(spread(card.calibrate(raw), card.labels))
         identity = next(i for i, view in enumerate(views) if view.kind == "identity")
         per_scan.append({k: v[identity : identity + 1] for k, v in outputs.items()})
@@ -146,7 +146,7 @@ def _run_with_views(
     return merged, spreads
 
 
-def _probability_matrix(card: ModelCard, raw: np.ndarray) -> np.ndarray:
+def probability_matrix(card: ModelCard, raw: np.ndarray) -> np.ndarray:
     raw = np.asarray(raw, dtype=np.float64).reshape(raw.shape[0], -1)
     if not np.all(np.isfinite(raw)):
         raise ModelRuntimeError(f"model {card.id!r} returned non-finite probabilities")
