@@ -20,6 +20,7 @@ navigation = st.navigation(
         st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
         st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
         st.Page("pages/model_zoo.py", title="Model zoo", icon=":material/pets:"),
+        st.Page("pages/add_model.py", title="Add a model", icon=":material/upload_file:"),
     ]
 )
 # Each page puts the research-only disclaimer in the sidebar (ui.common.page_setup).

@@ -10,8 +10,9 @@ import streamlit as st
 from ui.analyze_view import analysis_view, report_content
 from ui.analyze_widgets import image_row, report_block
 from ui.choice import rank_models, scan_modality
-from ui.common import get_registry, model_key, page_setup, require_models, user_action
+from ui.common import model_key, page_setup, require_models, user_action
 from ui.figures import report_figures
+from ui.imported import session_zoo
 from ui.inference import provenance, result_card, run_prediction, scan_resemblance
 from ui.pdf import build_report
 from ui.report import DISTANCE_RULE, RISK_RULE
@@ -30,7 +31,7 @@ from ui.widgets import (
 )
 
 page_setup("Analyze a scan")
-zoo = get_registry()
+zoo = session_zoo()
 require_models(zoo)
 
 source_col, model_col = st.columns([3, 2], gap="large")
@@ -95,7 +96,7 @@ if view.flagged:
         st.caption(f"Result withheld: {provenance(prediction, card)}.")
         st.stop()
 
-images = image_row(view, scan, upload)
+images = image_row(view, scan, upload, zoo)
 report_block(view)
 
 content = report_content(

@@ -10,7 +10,8 @@ from ui.batch import (
     MAX_TOTAL_BYTES,
 )
 from ui.batch_view import run_batch, scores_section
-from ui.common import get_registry, model_label, page_setup, require_models
+from ui.common import model_label, page_setup, require_models
+from ui.imported import session_zoo
 from ui.stats import target_label
 from ui.trust import render_subgroups
 from zoo.labels import label_in
@@ -23,7 +24,7 @@ st.markdown(
     "matches a file's name, or its path inside the ZIP; labels use the model's label names or "
     "their synonyms (normal = no_finding, …)."
 )
-zoo = get_registry()
+zoo = session_zoo()
 require_models(zoo)
 
 left, right = st.columns([3, 2], gap="large")

@@ -6,9 +6,10 @@ import streamlit as st
 from ui import state
 from ui.analysis import render_comparison
 from ui.choice import default_models, rank_models, scan_modality
-from ui.common import get_registry, model_key, model_label, page_setup, require_models, show_error
+from ui.common import model_key, model_label, page_setup, require_models, show_error
 from ui.compare_view import score_column, score_row, task_picker
 from ui.heatmap import DEFAULT_OPACITY
+from ui.imported import session_zoo
 from ui.inference import result_card, run_prediction, scan_resemblance
 from ui.stats import validation_set
 from ui.widgets import modality_note, scan_controls, scan_key, scan_picker
@@ -17,7 +18,7 @@ from zoo.errors import ZooError
 SCAN, LABELLED = "One scan, several models", "Models on a labelled set"
 
 page_setup("Compare models")
-zoo = get_registry()
+zoo = session_zoo()
 require_models(zoo)
 mode = st.radio("Compare", [SCAN, LABELLED], horizontal=True, key="compare_mode")
 

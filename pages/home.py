@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import NO_MODELS, get_registry, page_setup
+from ui.common import NO_MODELS, page_setup
 from ui.figures import auc_of
+from ui.imported import session_zoo
 
 page_setup("MedZoo")
 st.markdown(
@@ -12,7 +13,7 @@ st.markdown(
     "clinicians-in-training: upload a scan, see what several models say and why, explore "
     "decision thresholds and compare models with honest statistics."
 )
-zoo = get_registry()
+zoo = session_zoo()
 for folder, problem in zoo.problems.items():
     st.error(f"Model folder `{folder}` was skipped: {problem}")
 

@@ -4,7 +4,8 @@ import streamlit as st
 
 from ui import state
 from ui.analysis import default_threshold, render_history, render_model_metrics
-from ui.common import get_registry, model_label, page_setup, require_models, user_action
+from ui.common import model_label, page_setup, require_models, user_action
+from ui.imported import session_zoo
 from ui.stats import target_label, validation_set
 from ui.trust import render_calibration_effect, render_localization, render_subgroups
 from ui.widgets import label_picker
@@ -12,7 +13,7 @@ from ui.widgets import label_picker
 VALIDATION, BATCH = "Validation split (shipped)", "My labelled batch"
 
 page_setup("Metrics")
-zoo = get_registry()
+zoo = session_zoo()
 require_models(zoo)
 
 top_left, top_right = st.columns([3, 2])

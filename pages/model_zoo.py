@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from ui.card_view import render_card
-from ui.common import NO_MODELS, get_registry, page_setup
+from ui.common import NO_MODELS, page_setup
+from ui.imported import session_zoo
 
 page_setup("Model zoo")
-zoo = get_registry()
+zoo = session_zoo()
 st.caption(
     f"{len(zoo)} model(s). Each card is checked when the app starts; a model's file is "
     "checked against its SHA-256 before it is loaded."

@@ -6,7 +6,8 @@ Moving the slider recomputes threshold statistics only: the curves are cached pe
 
 import streamlit as st
 
-from ui.common import get_registry, model_label, page_setup, require_models, user_action
+from ui.common import model_label, page_setup, require_models, user_action
+from ui.imported import session_zoo
 from ui.stats import validation_set
 from ui.threshold_model import threshold_model
 from ui.thresholds_view import threshold_panels, threshold_picker
@@ -18,7 +19,7 @@ st.markdown(
     "the slider and watch the validation statistics follow. Nothing is re-run: these are the "
     "model's predictions on its validation split."
 )
-zoo = get_registry()
+zoo = session_zoo()
 require_models(zoo)
 entries = [e for e in zoo.entries() if e.card.validation_predictions]
 if not entries:

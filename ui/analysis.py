@@ -334,7 +334,7 @@ def render_model_metrics(scored: ScoredSet, label: str, key: str, threshold: flo
 
 def render_history(registry: Registry, model_id: str, key: str) -> None:
     entry = registry.get(model_id)
-    history = read_history(entry.directory)
+    history = None if entry.directory is None else read_history(entry.directory)
     if history is None:
         st.info(
             "This model ships no training history (`history.json` beside its card), so no "

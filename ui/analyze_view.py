@@ -17,8 +17,15 @@ from ui.trust import ood_caption, ood_sentence, tta_sentence
 from zoo.card import ModelCard
 from zoo.runtime import Prediction
 
+#: The level of a model imported without a labelled set: no call is made for it.
+NOT_EVALUATED = "Not evaluated"
+UNEVALUATED_ADVICE = (
+    "This model was imported without a labelled set: its threshold was not chosen on data "
+    "and nothing is known of how well it works. Read its output as an uncalibrated score, "
+    "not as a call."
+)
 #: A Streamlit badge colour per risk level.
-LEVEL_COLOURS = {"Low": "green", "Borderline": "orange", "High": "red"}
+LEVEL_COLOURS = {"Low": "green", "Borderline": "orange", "High": "red", NOT_EVALUATED: "gray"}
 
 
 @dataclass(frozen=True)
@@ -69,15 +76,18 @@ def analysis_view(
     distance = None
     if table is not None and validation is not None:
         distance = confidence(score, threshold, *validation.binary(label))
-    level = risk_level(score, threshold, distance.margin if distance else None)
     out_of_distribution = ood_sentence(prediction, card)
-    advice = recommendations(
-        level,
-        label,
-        confidence_level=distance.level if distance else None,
-        modality_matches=model_fits,
-        card=card,
-    )
+    if card.evaluated:
+        level = risk_level(score, threshold, distance.margin if distance else None)
+        advice = recommendations(
+            level,
+            label,
+            confidence_level=distance.level if distance else None,
+            modality_matches=model_fits,
+            card=card,
+        )
+    else:
+        level, advice = NOT_EVALUATED, [UNEVALUATED_ADVICE]
     if out_of_distribution:
         advice.insert(
             0,

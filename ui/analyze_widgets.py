@@ -14,12 +14,14 @@ import streamlit as st
 from ui import charts
 from ui.analyze_view import LEVEL_COLOURS, AnalysisView
 from ui.heatmap import DEFAULT_OPACITY, cam_channel, display_image, draw_boxes, overlay
-from ui.inference import provenance
+from ui.inference import occlusion, provenance
 from ui.report import DISTANCE_RULE, RISK_RULE
 from ui.scans import Upload
 from ui.trust import boxes_caption, heatmap_caveat, sample_boxes
 from ui.widgets import fmt_score, scan_key
 from zoo.imaging import Scan
+from zoo.registry import Registry
+from zoo.runtime.occlusion import squares
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Images:
     heatmap: np.ndarray | None
 
 
-def image_row(view: AnalysisView, scan: Scan, upload: Upload) -> Images:
+def image_row(view: AnalysisView, scan: Scan, upload: Upload, registry: Registry) -> Images:
     """Original (with any radiologist boxes), model input, heatmap with its controls."""
     card, prediction = view.card, view.prediction
     original, display_scale = display_image(scan.pixels)
@@ -61,24 +63,48 @@ def image_row(view: AnalysisView, scan: Scan, upload: Upload) -> Images:
                 key=scan_key(f"analyze_map_{card.id}", upload),
             )
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="analyze_alpha")
-        channel = cam_channel(prediction, map_label)
+        channel, method = cam_channel(prediction, map_label), None
         if channel is None:
-            slot.info("This model exports no activation map.")
-        else:
+            channel, method = occlusion_channel(view, upload, registry, slot)
+        if channel is not None:
             heatmap = overlay(scan.pixels, channel, prediction.preprocessed, size, alpha=alpha)
             if boxes:
                 heatmap = draw_boxes(heatmap, boxes, display_scale)
             slot.image(
                 heatmap,
                 width="stretch",
-                caption=f"Activation map for '{map_label}' (red = strongest, normalised per "
-                "map): where the model's evidence lies, not a lesion outline."
-                + boxes_caption(boxes),
+                caption=(method or f"Activation map for '{map_label}'")
+                + " (red = strongest, normalised per map): where the model's evidence lies, "
+                "not a lesion outline." + boxes_caption(boxes),
             )
             caveat = heatmap_caveat(card)
             if caveat:
                 slot.caption(caveat)
     return Images(original, processed, heatmap)
+
+
+def occlusion_channel(
+    view: AnalysisView, upload: Upload, registry: Registry, slot
+) -> tuple[np.ndarray | None, str | None]:
+    """For a model without an activation output: an occlusion map of the report's label,
+    computed when asked (one model run per square), with the words that name the method."""
+    prediction = view.prediction
+    asked = scan_key(f"analyze_occlusion_{view.card.id}_{view.label}", upload)
+    if not st.session_state.get(asked):
+        runs = len(squares(view.card.preprocessing.input_size)[1])
+        slot.info(
+            "This model exports no activation map. An occlusion map (model-agnostic: the "
+            f"scan is covered one square at a time, {runs} model runs) shows where its "
+            f"probability of '{view.label}' depends on the image."
+        )
+        if slot.button("Compute the occlusion map", key=f"{asked}_button"):
+            st.session_state[asked] = True
+            st.rerun()
+        return None, None
+    found = occlusion(prediction.model_sha256, upload.digest, view.label, prediction, registry)
+    method = f"Occlusion sensitivity for '{found.label}' (model-agnostic, {found.runs} runs"
+    method += ")" if found.complete else f" of {found.planned}: cut short by its time bound)"
+    return found.heat, method
 
 
 def report_block(view: AnalysisView) -> None:

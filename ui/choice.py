@@ -52,6 +52,13 @@ def scan_modality(file_modality: str | None, declared: str | None = None) -> str
     return declared.upper() if declared else None
 
 
+#: Why a model without an out-of-distribution summary is not called a fit for an untagged scan.
+UNKNOWN_RESEMBLANCE = (
+    "its card has no summary of its training images, so whether the scan resembles them "
+    "cannot be told"
+)
+
+
 def rank_models(
     registry: Registry, modality: str | None, resemblance: Mapping[str, float] | None = None
 ) -> list[ModelFit]:
@@ -81,6 +88,8 @@ def rank_models(
                 rest.append(ModelFit(entry, False, f"trained on {trained}, not {modality}"))
         elif resembles(model_id):
             fits.append(ModelFit(entry, True, "the scan resembles its training images"))
+        elif math.isnan(ratios.get(model_id, math.nan)):
+            rest.append(ModelFit(entry, False, UNKNOWN_RESEMBLANCE))
         else:
             rest.append(ModelFit(entry, False, "the scan does not resemble its training images"))
     return fits + rest

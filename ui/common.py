@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -96,8 +97,9 @@ def require_models(registry: Registry) -> None:
 
 
 def model_key(entry: ModelEntry) -> tuple[str, str, str]:
-    """Cache key of a model's shipped data: models folder, id, file hash."""
-    return str(entry.directory.parent), entry.id, entry.card.file.sha256
+    """Cache key of a model's data: models folder (or "memory"), id, file hash."""
+    where = "memory" if entry.directory is None else str(entry.directory.parent)
+    return where, entry.id, entry.card.file.sha256
 
 
 def model_label(entry: ModelEntry) -> str:
@@ -127,9 +129,20 @@ def next_step(exc: BaseException) -> str:
     return "Try another file or model; reload the page if the problem persists."
 
 
+#: What makes Markdown a link, an image, HTML, a heading, a table or emphasis.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#])")
+
+
+def plain(text: str) -> str:
+    """``text`` with Markdown's punctuation escaped: an error may quote a file name, a ZIP
+    member or a tensor name from an upload, which must show as typed, never as a link,
+    an image or formatting."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+
+
 def show_error(exc: BaseException, what: str | None = None) -> None:
     """Show ``exc`` as an ``st.error`` with what to do next (never a traceback)."""
-    head = f"{what}: {exc}" if what else str(exc)
+    head = plain(f"{what}: {exc}" if what else str(exc))
     st.error(f"{head}\n\n**What to do:** {next_step(exc)}", icon=":material/error:")
 
 

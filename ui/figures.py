@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ui.report import NOT_REACHABLE, operating_points, unreachable_points
-from ui.stats import evaluation, validation_predictions, validation_set
+from ui.stats import evaluation, held_out, validation_set
 from zoo.errors import CardError
 from zoo.registry import Registry
 
@@ -28,7 +28,7 @@ def held_out_report(registry: Registry, model_id: str, side: str) -> dict[str, A
     default threshold (cached); None when the card ships no predictions for that side."""
     card = registry.card(model_id)
     try:
-        predictions = validation_predictions(str(registry.root), model_id, card.file.sha256, side)
+        predictions = held_out(registry, model_id, side)
     except CardError:
         return None
     return evaluation(card, predictions.y_true, predictions.probabilities)

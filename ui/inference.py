@@ -16,6 +16,8 @@ from zoo.errors import ModelIntegrityError
 from zoo.imaging import Scan
 from zoo.registry import Registry
 from zoo.runtime import Prediction, predict
+from zoo.runtime.occlusion import OcclusionMap, occlusion_map
+from zoo.runtime.session import get_session
 from zoo.trust.resemblance import input_ratios
 
 
@@ -92,3 +94,17 @@ def provenance(prediction: Prediction, card: ModelCard) -> str:
         f"{card.name} ({prediction.model_id} v{prediction.model_version}, "
         f"SHA-256 {prediction.model_sha256[:12]}…)"
     )
+
+
+@st.cache_data(max_entries=8, show_spinner="Covering the scan one square at a time…")
+def occlusion(
+    model_sha256: str, digest: str, label: str, _prediction: Prediction, _registry: Registry
+) -> OcclusionMap:
+    """The occlusion map of ``label`` for a result (its own model, its own model input),
+    cached by model file, scan and label: the runs happen once."""
+    entry = _registry.get(_prediction.model_id)
+    if entry.card.file.sha256 != model_sha256 or _prediction.preprocessed is None:
+        raise ModelIntegrityError(
+            f"the result was produced by another version of {_prediction.model_id}"
+        )
+    return occlusion_map(get_session(entry), entry.card, _prediction.preprocessed.input, label)

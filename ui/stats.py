@@ -184,12 +184,21 @@ def _evaluation(
 # -- cached wrappers for the shipped validation predictions -----------------------------
 
 
+def held_out(registry: Registry, model_id: str, side: str = "validation") -> ValidationPredictions:
+    """A model's served predictions on its ``validation`` (or ``test``) side: cached for the
+    zoo's folders, read from memory for a model imported into this session; raises
+    CardError when it ships none."""
+    entry = registry.get(model_id)
+    if entry.in_memory:
+        return registry.held_out_predictions(model_id, side)
+    return validation_predictions(str(registry.root), model_id, entry.card.file.sha256, side)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def validation_predictions(
     root: str, model_id: str, sha256: str, side: str = "validation"
 ) -> ValidationPredictions:
-    """A model's served predictions on its ``validation`` (or ``test``) side; raises
-    CardError when it ships none."""
+    """:func:`held_out` of a model in the models folder ``root``, cached."""
     return registry_for(root).held_out_predictions(model_id, side)
 
 
@@ -197,8 +206,10 @@ def validation_set(registry: Registry, model_id: str) -> ScoredSet | None:
     entry = registry.get(model_id)
     if not entry.card.validation_predictions:
         return None
-    root = str(registry.root)
-    vp = validation_predictions(root, model_id, entry.card.file.sha256)
+    vp = held_out(registry, model_id)
+    # curves and tables of the zoo's own models are cached by folder; an imported model's
+    # are computed when asked (its set is the user's, usually small)
+    root = None if entry.in_memory else str(registry.root)
     return ScoredSet.from_validation(entry.card, vp, root)
 
 

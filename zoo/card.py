@@ -108,6 +108,11 @@ class ModelCard:
     def is_binary(self) -> bool:
         return self.task == "binary"
 
+    @property
+    def evaluated(self) -> bool:
+        """False for a model imported without a labelled set: no figures exist for it."""
+        return bool(self.raw.get("provenance", {}).get("evaluated", True))
+
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """The served probabilities: this card's calibration applied to raw (N, C) outputs."""
         raw = np.asarray(raw, dtype=np.float64)

@@ -62,7 +62,8 @@ def dicom_bytes(name: str) -> bytes:
 def texts(at: AppTest) -> str:
     """Every markdown, caption, alert and metric text of the page, joined (for PHI checks)."""
     parts = []
-    kinds = ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
+    kinds = ("markdown", "caption", "text", "info", "warning", "error", "success", "title")
+    kinds += ("subheader",)
     for kind in kinds:
         parts += [str(e.value) for e in getattr(at, kind)]
     parts += [f"{m.label} {m.value}" for m in at.metric]

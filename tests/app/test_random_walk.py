@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "zoo" / "models"
 SAMPLES = sorted(p for p in (ROOT / "zoo" / "samples").glob("*.*") if p.suffix in {".jpg", ".dcm"})
 SHIPPED = sorted(p.name for p in MODELS.iterdir() if (p / "card.json").is_file())
-PAGES = ("home", "analyze", "compare", "thresholds", "metrics", "batch", "model_zoo")
+PAGES = ("home", "analyze", "compare", "thresholds", "metrics", "batch", "model_zoo", "add_model")
 STEPS = 12
 UPLOADERS = {"analyze": "analyze_upload", "compare": "compare_upload"}
 

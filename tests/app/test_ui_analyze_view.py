@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ui import pdf
-from ui.analyze_view import analysis_view, report_content
+from ui.analyze_view import UNEVALUATED_ADVICE, analysis_view, report_content
 from ui.stats import ScoredSet
 from zoo.imaging import load_scan
 from zoo.registry import Registry
@@ -87,3 +87,13 @@ def test_a_flagged_scan_puts_the_flag_first_in_view_and_pdf(binary, monkeypatch)
     first = data.index(b"FLAGGED: out of distribution")
     assert first < data.index(b"Result") and first < data.index(b"Risk score")
     assert card.file.sha256.encode() in data
+
+
+def test_an_unevaluated_model_gets_no_call_only_its_score(binary):
+    _, card, prediction, _ = binary
+    raw = {**card.raw, "provenance": {"kind": "imported", "evaluated": False}}
+    unevaluated = dataclasses.replace(card, raw=raw)
+    view = analysis_view(unevaluated, prediction, "abnormal", 0.5, "x", None, model_fits=True)
+    assert view.level == "Not evaluated" and view.at is None
+    assert view.advice == [UNEVALUATED_ADVICE]
+    assert view.score == prediction.probabilities["abnormal"]

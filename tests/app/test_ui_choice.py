@@ -2,7 +2,7 @@
 
 import math
 
-from ui.choice import declared_kind, default_models, rank_models, scan_modality
+from ui.choice import UNKNOWN_RESEMBLANCE, declared_kind, default_models, rank_models, scan_modality
 from zoo.registry import Registry
 
 
@@ -29,6 +29,8 @@ def test_an_untagged_scan_fits_the_models_it_resembles_whatever_their_card_lists
     ranked = rank_models(zoo, None, {"chest-a": 2.0, "ct-b": 0.8, "chest-c": math.nan})
     assert [f.id for f in ranked] == ["ct-b", "chest-a", "chest-c"]
     assert [f.fits for f in ranked] == [True, False, False]  # OT in a card is no match
+    assert ranked[1].why == "the scan does not resemble its training images"
+    assert ranked[2].why == UNKNOWN_RESEMBLANCE  # no summary: unknown, not "unlike"
 
 
 def test_defaults_are_the_fitting_models_else_the_best_two(tmp_path, model_writer):
