@@ -159,3 +159,17 @@ def test_on_analyze_it_gets_no_call_and_an_occlusion_map_on_request(open_page):
     assert len(images) == 3  # original, model input, occlusion map
     caption = images[-1].proto.imgs[0].caption
     assert caption.startswith("Occlusion sensitivity for 'abnormal' (model-agnostic, 225 runs)")
+
+
+def test_compare_lines_it_up_with_a_shipped_model_on_a_shared_label(open_page):
+    at = add_model(open_page("add_model"), onnx_bytes(head="softmax"), labelled=labelled_zip())
+    at.switch_page("pages/compare.py").run()
+    at.radio(key="compare_mode").set_value("Models on a labelled set").run()
+    task = at.selectbox(key="compare_task")
+    title = next(o for o in task.options if o.startswith("abnormal (CR, DX)"))
+    task.set_value(title).run()
+    assert not at.exception, [e.value for e in at.exception]
+    chosen = [w for w in at.multiselect if str(w.key).startswith("compare_set_models_abnormal")]
+    assert {entry.id for entry in chosen[0].value} == {"binary-test", "mine"}
+    page = texts(at) + "".join(frame.value.to_csv() for frame in at.dataframe)
+    assert "DeLong" in page and "mine" in page and "binary-test" in page
