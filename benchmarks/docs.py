@@ -77,18 +77,52 @@ def models_page(models_dir: Path) -> str:
 def performance_page(data_dir: Path) -> str:
     """``docs/performance.md``: the memory walk and the models' latency, from
     ``memory_walk.json`` and ``zoo_models.json`` when present."""
-    return "\n".join([GENERATED, "# Performance", "", *_walk(data_dir), "", *_models(data_dir)])
+    sections = [*_walk(data_dir), "", *_models(data_dir), *_imports(data_dir)]
+    return "\n".join([GENERATED, "# Performance", "", *sections])
+
+
+def _measured(data_dir: Path, name: str, title: str) -> tuple[list[str], dict | None]:
+    """A section's heading and the benchmark's JSON (``docs/data/<name>.json``), or the
+    heading with how to measure it when it was not measured yet."""
+    path = data_dir / f"{name}.json"
+    lines = [f"## {title}", ""]
+    if not path.is_file():
+        return [*lines, f"Not measured yet: run `python -m benchmarks.{name} --json "
+                f"docs/data/{name}.json`.", ""], None  # fmt: skip
+    return lines, json.loads(path.read_text())
+
+
+def _imports(data_dir: Path) -> list[str]:
+    from benchmarks.import_bench import tables
+
+    lines, payload = _measured(data_dir, "import_bench", "Importing outside models")
+    if payload is None:
+        return lines
+    return [
+        *lines,
+        "`python -m benchmarks.import_bench`: a 224-px model imported as if foreign and "
+        "evaluated on brain MRI scans of `../shared/data` (the importer's own code, end to "
+        "end); then, for every shipped model with an activation output, the model-agnostic "
+        "occlusion map (what imported models get) against the model's own Grad-CAM on "
+        "validation scans of its kind, for the label it predicted: Pearson r at the model's "
+        "input size, and how often both put their peak in the same ninth of the image. "
+        f"Measured on {payload['machine']}.",
+        "",
+        *tables(payload),
+        "",
+        "Occlusion and Grad-CAM answer different questions (what covering a region costs the "
+        "score; where the last convolutional features weigh most), so a low correlation does "
+        "not make either wrong; the dashboard names the method under every map.",
+        "",
+    ]
 
 
 def _models(data_dir: Path) -> list[str]:
     from benchmarks.zoo_models import table
 
-    path = data_dir / "zoo_models.json"
-    lines = ["## Size, latency and memory of each model", ""]
-    if not path.is_file():
-        return [*lines, "Not measured yet: run `python -m benchmarks.zoo_models --json "
-                "docs/data/zoo_models.json`.", ""]  # fmt: skip
-    payload = json.loads(path.read_text())
+    lines, payload = _measured(data_dir, "zoo_models", "Size, latency and memory of each model")
+    if payload is None:
+        return lines
     return [
         *lines,
         "`python -m benchmarks.zoo_models`: each model through `zoo.runtime.predict` "

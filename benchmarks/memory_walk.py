@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import re
@@ -160,13 +159,10 @@ def main() -> None:
     rows = run(args.sessions)
     print("\n".join(table(rows)))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "budget_mb": BUDGET_MB,
-            "machine": machine(),
-            "rows": [asdict(row) for row in rows],
-        }
-        args.json.write_text(json.dumps(payload, indent=1) + "\n")
+        from benchmarks.records import write_json
+
+        payload = {"budget_mb": BUDGET_MB, "machine": machine(), "rows": [asdict(r) for r in rows]}
+        write_json(args.json, payload)
 
 
 if __name__ == "__main__":

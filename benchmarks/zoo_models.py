@@ -13,7 +13,6 @@ about 1 GB).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.memory_walk import machine
+from benchmarks.records import write_json
 from zoo.imaging import load_scan
 from zoo.registry import Registry
 from zoo.runtime import predict
@@ -123,8 +123,7 @@ def main() -> None:
           f"{args.repeats} runs each\n")  # fmt: skip
     print("\n".join(table(payload)))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=1) + "\n")
+        write_json(args.json, payload)
 
 
 if __name__ == "__main__":

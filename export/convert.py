@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.source, args.target, architecture=args.architecture, size=args.input_size
             )
     except (ConversionError, OSError, ValueError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())[:500]}", file=sys.stderr)  # one line
         return 2
     return 0
 
@@ -157,4 +157,8 @@ def _convert_function(call, sample: np.ndarray, target: Path) -> Path:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # run as export.convert, not __main__: export.torch_convert raises export.convert's
+    # ConversionError, which main() must recognise
+    from export import convert
+
+    raise SystemExit(convert.main())

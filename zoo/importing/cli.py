@@ -28,6 +28,9 @@ def add_import_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--id", required=True, dest="model_id", help="the new model's id")
     parser.add_argument("--labels", required=True, help="L1,L2,... in the order of the outputs")
     parser.add_argument("--positive", help="a binary model's positive label")
+    parser.add_argument(
+        "--select", help="a multi-label model: import this one label as a binary model"
+    )
     parser.add_argument("--modality", default="OT", help="DICOM modality codes, e.g. CR,DX")
     parser.add_argument("--body-part", default="unknown")
     parser.add_argument("--name", help="display name (default: the id)")
@@ -60,6 +63,7 @@ def run_import(args: argparse.Namespace) -> int:
         model_id=args.model_id,
         labels=tuple(label.strip() for label in args.labels.split(",")),
         positive=args.positive,
+        select=args.select,
         modalities=tuple(m.strip().upper() for m in args.modality.split(",") if m.strip()),
         body_part=args.body_part,
         name=args.name,

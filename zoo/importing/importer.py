@@ -63,11 +63,31 @@ class ImportRequest:
     activation: Activation | None = None  # how the scores become probabilities
     output: str | None = None  # which graph output holds the scores
     layout: str | None = None  # NCHW or NHWC, when the input's shape cannot tell
+    #: For a multi-label model (``labels`` names every output): import this one label as a
+    #: binary model of it against the rest.
+    select: str | None = None
     source_name: str = "model.onnx"  # the imported file's name (shown as provenance)
     source: str | None = None
     licence: str | None = None
     citation: str | None = None
     limits: Limits = field(default_factory=Limits)
+
+
+def request_like(card: ModelCard, model_id: str, **changes: Any) -> ImportRequest:
+    """A request describing a model like ``card``'s (labels, modalities, recipe, scores
+    output): to import a zoo model's file again, under ``model_id``."""
+    return replace(
+        ImportRequest(
+            model_id=model_id,
+            labels=card.labels,
+            positive=card.positive_label,
+            modalities=card.modalities,
+            body_part=card.body_part,
+            recipe=card.raw["preprocessing"],
+            output=card.outputs.probabilities,
+        ),
+        **changes,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,14 +113,22 @@ def refuse_to_ask(question: str, choices: Sequence[str]) -> str:
 def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask) -> PreparedModel:
     """Check, inspect and wrap the ONNX model in ``data``; the card is unevaluated."""
     _check_request(request)
+    model_labels = request.labels
     model = load_untrusted(data, request.limits)
     signature = read_signature(model, output=request.output)
-    task = "binary" if len(request.labels) == 2 else "multiclass"
+    select = None if request.select is None else request.labels.index(request.select)
+    task = "binary" if len(request.labels) == 2 or select is not None else "multiclass"
     activation = _activation(signature, request, task, ask)
     recipe = _recipe(signature, request, ask)
-    served = with_serving_outputs(model, signature, activation)
+    served = with_serving_outputs(model, signature, activation, select)
+    if select is not None:  # the card describes the binary model served
+        labels = (f"no_{request.select}", request.select)
+        request = replace(request, labels=labels, positive=request.select)
     served_bytes = served.SerializeToString()
     outputs = _check_runs(served_bytes, recipe, request, signature)
+    selected = (
+        {} if select is None else {"selected_from": {"labels": list(model_labels), "index": select}}
+    )
     positive = request.positive or (request.labels[-1] if task == "binary" else None)
     card = {
         "schema_version": 1,
@@ -147,6 +175,7 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
             "format": "onnx",
             "evaluated": False,
             "output_transform": activation,
+            **selected,
         },
     }
     card = as_json(card)
@@ -213,6 +242,7 @@ def _remove(path: Path) -> None:
 
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+PLAIN_TEXT = re.compile(r"[A-Za-z0-9 .,()\-]{1,80}")
 
 
 def _check_request(request: ImportRequest) -> None:
@@ -223,7 +253,12 @@ def _check_request(request: ImportRequest) -> None:
     labels = request.labels
     if len(labels) < 2 or len(set(labels)) != len(labels) or not all(labels):
         raise ModelImportError(f"--labels needs at least two distinct names, got {list(labels)}")
-    if request.positive is not None:
+    if request.select is not None:
+        if request.select not in labels:
+            raise ModelImportError(f"--select {request.select!r} is not one of {list(labels)}")
+        if request.positive is not None:
+            raise ModelImportError("--select makes the selected label the positive one")
+    elif request.positive is not None:
         if len(labels) != 2:
             raise ModelImportError("--positive is for binary models (two labels)")
         if request.positive not in labels:
@@ -233,6 +268,15 @@ def _check_request(request: ImportRequest) -> None:
             raise ModelImportError(
                 f"label {label!r}: use letters, digits, '_', '-' or spaces (64 at most)"
             )
+    # shown on every page as plain words: no markup, links or paths
+    for flag, value in (("--name", request.name), ("--body-part", request.body_part)):
+        if value is not None and not PLAIN_TEXT.fullmatch(value):
+            raise ModelImportError(
+                f"{flag} {value!r}: use letters, digits, spaces and . , ( ) - (80 at most)"
+            )
+    for code in request.modalities:
+        if not re.fullmatch(r"[A-Z]{2,4}", code):
+            raise ModelImportError(f"--modality {code!r}: DICOM modality codes such as CR, DX, CT")
 
 
 def _activation(signature: Signature, request: ImportRequest, task: str, ask: Ask) -> Activation:
@@ -246,8 +290,12 @@ def _activation(signature: Signature, request: ImportRequest, task: str, ask: As
         raise ModelImportError(
             f"output {signature.output_name!r} gives one score: a binary model takes two labels"
         )
+    if request.select is not None and request.activation == "softmax":
+        raise ModelImportError("--select takes one label of a multi-label (sigmoid) model")
     if request.activation is not None:
         return request.activation
+    if request.select is not None and signature.activation is None:
+        return "sigmoid"  # one label of a multi-label model: its own sigmoid
     if signature.activation == "none":
         return "none"  # the graph ends in a softmax or a sigmoid
     if signature.scores == 1:
@@ -258,7 +306,7 @@ def _activation(signature: Signature, request: ImportRequest, task: str, ask: As
         "image) or sigmoid (each label on its own)?",
         ("softmax", "sigmoid"),
     )
-    if answer == "sigmoid" and task != "binary":
+    if answer == "sigmoid" and task != "binary" and request.select is None:
         raise ModelImportError(
             "a sigmoid per label makes a multi-label model; MedZoo serves binary and "
             "multiclass (softmax) models: import each label as a binary model, or use softmax"

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+import numpy as np
 import onnx
+import onnx.numpy_helper
 from onnx import helper
 
 from zoo.errors import ModelImportError
@@ -149,10 +151,14 @@ def _features(
 
 
 def with_serving_outputs(
-    model: onnx.ModelProto, signature: Signature, activation: Activation
+    model: onnx.ModelProto,
+    signature: Signature,
+    activation: Activation,
+    select: int | None = None,
 ) -> onnx.ModelProto:
     """A copy of ``model`` whose outputs are ``probabilities`` (after ``activation`` when the
-    graph ends in logits) and, when found, ``embedding``; other outputs are dropped."""
+    graph ends in logits; only column ``select`` of a multi-label model, shape (N, 1)) and,
+    when found, ``embedding``; other outputs are dropped."""
     served = onnx.ModelProto()
     served.CopyFrom(model)
     graph = served.graph
@@ -166,6 +172,13 @@ def with_serving_outputs(
         else None,
     )
     del graph.output[:]
+    if select is not None:
+        index = "selected_label_index"
+        graph.initializer.append(onnx.numpy_helper.from_array(np.array([select], np.int64), index))
+        graph.node.append(
+            helper.make_node("Gather", [signature.output_name, index], ["selected"], axis=-1)
+        )
+        signature = replace(signature, output_name="selected")
     if activation == "none":
         graph.node.append(helper.make_node("Identity", [signature.output_name], [PROBABILITIES]))
     elif activation == "softmax":

@@ -15,6 +15,7 @@ from zoo.card import parse_card
 from zoo.evaluation import evaluate
 from zoo.imaging import load_scan
 from zoo.importing import ImportRequest, evaluate_import, install, prepare_import
+from zoo.importing.importer import request_like
 from zoo.importing.labelled import labelled_items
 from zoo.metrics import card_operating_points
 from zoo.registry import Registry
@@ -125,14 +126,7 @@ def test_the_shipped_brain_model_imported_as_foreign_reproduces_its_card(tmp_pat
         writer.writerow(["path", "label"])
         for row in rows:
             writer.writerow([SHARED_DATA / "brain_mri" / row["case_id"], row["label"]])
-    request = ImportRequest(
-        model_id="brain-foreign",
-        labels=shipped.card.labels,
-        modalities=("MR",),
-        recipe=shipped.card.raw["preprocessing"],
-        output="probabilities",
-    )
-    prepared = prepare_import(shipped.read("model.onnx"), request)
+    prepared = prepare_import(shipped.read("model.onnx"), request_like(shipped.card, "foreign"))
     prepared = evaluate_import(prepared, labelled_items(labels_csv))
     card = parse_card(prepared.card)
     ours, theirs = card.metrics["validation"], shipped.card.metrics["validation"]
