@@ -77,7 +77,7 @@ def models_page(models_dir: Path) -> str:
 def performance_page(data_dir: Path) -> str:
     """``docs/performance.md``: the memory walk and the models' latency, from
     ``memory_walk.json`` and ``zoo_models.json`` when present."""
-    sections = [*_walk(data_dir), "", *_models(data_dir), *_imports(data_dir)]
+    sections = [*_walk(data_dir), *_models(data_dir), *_imports(data_dir)]
     return "\n".join([GENERATED, "# Performance", "", *sections])
 
 
@@ -139,22 +139,33 @@ def _models(data_dir: Path) -> list[str]:
 def _walk(data_dir: Path) -> list[str]:
     from benchmarks.memory_walk import Row, table
 
-    walk = data_dir / "memory_walk.json"
-    if not walk.is_file():
-        return ["No memory walk recorded yet: run `python -m benchmarks.memory_walk "
-                "--json docs/data/memory_walk.json`."]  # fmt: skip
-    payload = json.loads(walk.read_text())
+    lines, payload = _measured(
+        data_dir, "memory_walk", "Memory through sequential browser sessions"
+    )
+    if payload is None:
+        return lines
     rows = [Row(**row) for row in payload["rows"]]
-    return [
-        "## Memory through sequential browser sessions",
-        "",
+    lines += [
         f"`python -m benchmarks.memory_walk`: {len(rows)} browser sessions one after another "
         "on one server, each walking every page and every model of one scan's kind (CT, "
-        "brain MRI, chest X-ray in turn). Measured on "
-        f"{payload.get('machine', 'the machine that ran it')}.",
+        f"brain MRI, chest X-ray in turn). Measured on {payload['machine']}.",
         "",
         *table(rows),
+        "",
     ]
+    imported = data_dir / "memory_walk_imported.json"
+    if imported.is_file():
+        payload = json.loads(imported.read_text())
+        rows = [Row(**row) for row in payload["rows"]]
+        lines += [
+            f"With two imported models (`--imported {payload['imported']}`): each session "
+            "also uploads two shipped ONNX files on Add a model as if they came from "
+            "elsewhere (its own in-memory copies) and runs them on Analyze.",
+            "",
+            *table(rows),
+            "",
+        ]
+    return lines
 
 
 def pages(models_dir: Path = ROOT / "zoo" / "models", data_dir: Path = DATA) -> dict[Path, str]:

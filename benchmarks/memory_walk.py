@@ -1,16 +1,19 @@
 """Memory: N browser sessions one after another, each touching every page, all six models.
 
-Run ``python -m benchmarks.memory_walk [--sessions 30] [--json docs/data/memory_walk.json]``
+Run ``python -m benchmarks.memory_walk [--sessions 30] [--imported 2] [--json FILE]``
 from the repository root (needs Debian's Chromium and Playwright). A fresh
 ``streamlit run streamlit_app.py`` serves the shipped zoo on loopback; each session opens a
 new browser context and walks Home → Analyze (a scan of one kind, then every model of that
 kind) → Compare (the same scan) → Thresholds → Metrics → Batch → Model zoo. The kinds take
-turns (CT, brain MRI, chest X-ray), so every three sessions touch all six models. After
-each session the server's RSS and peak RSS (VmHWM) are read from ``/proc``.
+turns (CT, brain MRI, chest X-ray), so every three sessions touch all six models. With
+``--imported N`` each session first uploads N shipped ONNX files on Add a model as if they
+came from elsewhere and runs each on Analyze: the memory of imported models. After each
+session the server's RSS and peak RSS (VmHWM) are read from ``/proc``.
 
 Prints a Markdown table (every fifth session and the last) and the peak against the
 budget: 800 MB, Streamlit Community Cloud giving an app about 1 GB. ``--json`` also writes
-the rows, which ``python -m docs.build`` tables in ``docs/performance.md``.
+the rows, which ``python -m benchmarks.docs`` tables in ``docs/performance.md``
+(``docs/data/memory_walk.json``, and ``memory_walk_imported.json`` for ``--imported 2``).
 """
 
 from __future__ import annotations
@@ -92,7 +95,48 @@ def walk(tab, url: str, scan: Path, models: tuple[str, ...]) -> None:
         go(tab, url, path)
 
 
-def run(sessions: int) -> list[Row]:
+#: Shipped files uploaded on Add a model as if they came from elsewhere (``--imported``), with
+#: the scan each is then run on.
+IMPORTS = (
+    ("foreign-brain", "multiclass-brain-mri", "mri_brain_glioma.jpg"),
+    ("foreign-ct", "resnet-lung-ct", "ct_lung_malignant.jpg"),
+)
+
+
+def nav(tab, page: str) -> None:
+    """Another page in the same session (a sidebar link, not a new page load)."""
+    tab.locator("[data-testid=stSidebarNav]").get_by_text(page, exact=True).click()
+    settle(tab)
+
+
+def import_and_use(tab, url: str, count: int) -> None:
+    """Upload ``count`` models on Add a model, then run each on a scan of its kind."""
+    from zoo.registry import Registry
+
+    registry = Registry(MODELS)
+    go(tab, url, "add_model")
+    for model_id, shipped, _ in IMPORTS[:count]:
+        card = registry.card(shipped)
+        tab.locator("input[type=file]").first.set_input_files(str(MODELS / shipped / "model.onnx"))
+        settle(tab)
+        tab.get_by_role("combobox", name="Output holding the class scores").click()
+        tab.get_by_role("option", name="probabilities", exact=True).click()
+        settle(tab)
+        tab.get_by_role("textbox", name="Id", exact=True).fill(model_id)
+        tab.get_by_role("textbox", name="Labels, in the order of the outputs").fill(
+            ",".join(card.labels)
+        )
+        tab.get_by_role("button", name="Add to this session's zoo").click()
+        tab.get_by_text(f"{model_id} joined this session's zoo").wait_for()
+    nav(tab, "Analyze a scan")
+    for model_id, _, sample in IMPORTS[:count]:
+        tab.locator("input[type=file]").first.set_input_files(str(SAMPLES / sample))
+        settle(tab)
+        pick_model(tab, model_id)
+        tab.get_by_text(re.compile(r"Most probable label|Result withheld")).first.wait_for()
+
+
+def run(sessions: int, imported: int = 0) -> list[Row]:
     from playwright.sync_api import sync_playwright
 
     rows: list[Row] = []
@@ -111,6 +155,8 @@ def run(sessions: int) -> list[Row]:
                     tab.set_default_timeout(WAIT_MS)
                     started = time.perf_counter()
                     try:
+                        if imported:
+                            import_and_use(tab, server.url, imported)
                         walk(tab, server.url, SAMPLES / sample, models)
                     finally:
                         context.close()
@@ -155,13 +201,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--imported", type=int, default=0, choices=range(len(IMPORTS) + 1),
+        help="models each session uploads on Add a model and runs (shipped files as foreign)",
+    )  # fmt: skip
     args = parser.parse_args()
-    rows = run(args.sessions)
+    rows = run(args.sessions, args.imported)
     print("\n".join(table(rows)))
     if args.json:
         from benchmarks.records import write_json
 
-        payload = {"budget_mb": BUDGET_MB, "machine": machine(), "rows": [asdict(r) for r in rows]}
+        payload = {
+            "budget_mb": BUDGET_MB,
+            "machine": machine(),
+            "imported": args.imported,
+            "rows": [asdict(r) for r in rows],
+        }
         write_json(args.json, payload)
 
 
