@@ -27,6 +27,7 @@ from zoo.importing.signature import Signature, read_signature
 from zoo.registry import ModelEntry, Registry, models_dir
 
 _KEY = "imported_models"
+_ENTRIES = "imported_model_entries"  # the same models as registry entries, parsed once
 #: An uploaded model file's size limit, and how many models one session may add: each
 #: loaded session costs memory on a ~1 GB host.
 MAX_MODEL_MB = 50
@@ -76,11 +77,17 @@ def add(prepared: PreparedModel, shipped: Registry) -> None:
     if prepared.model_id in shipped or any(m.model_id == prepared.model_id for m in models):
         raise ModelImportError(f"a model {prepared.model_id!r} is already in the zoo")
     st.session_state[_KEY] = [*models, prepared]
+    st.session_state[_ENTRIES] = [*_entries(), entry_of(prepared)]
 
 
 def remove(model_id: str) -> None:
     """Add Model page only."""
     st.session_state[_KEY] = [m for m in imported() if m.model_id != model_id]
+    st.session_state[_ENTRIES] = [e for e in _entries() if e.id != model_id]
+
+
+def _entries() -> list[ModelEntry]:
+    return list(st.session_state.get(_ENTRIES, []))
 
 
 def entry_of(prepared: PreparedModel) -> ModelEntry:
@@ -91,8 +98,8 @@ def entry_of(prepared: PreparedModel) -> ModelEntry:
 
 def with_imported(shipped: Registry) -> Registry:
     """``shipped`` plus this session's imported models."""
-    models = imported()
-    return shipped.with_entries(entry_of(m) for m in models) if models else shipped
+    entries = _entries()
+    return shipped.with_entries(entries) if entries else shipped
 
 
 def session_zoo() -> Registry:
