@@ -4,7 +4,6 @@ import streamlit as st
 
 from ui import imported
 from ui.common import get_registry, page_setup, user_action
-from ui.figures import auc_of
 
 page_setup("Add a model")
 st.markdown(
@@ -16,14 +15,18 @@ st.markdown(
     "`python -m zoo import` on your own machine."
 )
 shipped = get_registry()
-upload = st.file_uploader("ONNX model", type=["onnx"], key="add_model_file")
+added = st.session_state.pop("add_model_added", None)
+if added:
+    st.success(f"{added} joined this session's zoo: pick it on any page.")
+upload = st.file_uploader("ONNX model", type=["onnx"], key=imported.uploader_key())
 if upload is not None:
     with user_action("This file cannot be imported"):
-        outputs = imported.graph_outputs(upload.getvalue())
-        output = None
-        if len(outputs) > 1:
-            output = st.selectbox("Output holding the class scores", outputs, key="add_output")
-        model = imported.read_upload(upload.name, upload.getvalue(), output)
+        model = imported.read_upload(upload.name, upload.getvalue(), upload.file_id)
+        if model.signature is None:
+            output = st.selectbox(
+                "Output holding the class scores", model.outputs, key="add_output"
+            )
+            model = imported.read_upload(upload.name, upload.getvalue(), upload.file_id, output)
     signature = model.signature
     st.text(imported.describe(signature))
     with st.form("add_model_form"):
@@ -89,7 +92,9 @@ if upload is not None:
                     )
                     prepared = imported.evaluate(prepared, items, labels_csv.name)
             imported.add(prepared, shipped)
-        st.success(f"{prepared.model_id} joined this session's zoo: pick it on any page.")
+        imported.clear_upload()  # a fresh uploader and form; the upload's bytes go
+        st.session_state["add_model_added"] = prepared.model_id
+        st.rerun()
 
 st.subheader("This session's models")
 zoo = imported.session_zoo()
@@ -101,11 +106,7 @@ for prepared in mine:
     with st.container(border=True):
         left, right = st.columns([4, 1])
         left.text(f"{card.name} ({card.id}): {', '.join(card.labels)}")
-        if card.metrics:
-            where = card.raw["provenance"].get("evaluated_on", "the labelled set")
-            left.text(f"AUC {auc_of(zoo, card.id, 'validation')} on {where}")
-        else:
-            left.text("Not evaluated: no figures are shown for it.")
+        left.text(imported.figures_line(zoo, card))
         if right.button("Remove", key=f"remove_{card.id}"):
             imported.remove(card.id)
             st.rerun()

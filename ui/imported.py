@@ -18,6 +18,8 @@ import streamlit as st
 
 from ui.batch import BatchFile, collect_files, match_row, read_labels_csv, read_labels_metadata
 from ui.common import get_registry, registry_for
+from ui.figures import auc_of
+from zoo.card import ModelCard
 from zoo.errors import ModelImportError
 from zoo.importing import ImportRequest, LabelledItem, Limits, PreparedModel, install
 from zoo.importing import evaluate_import as _evaluate
@@ -25,9 +27,11 @@ from zoo.importing import prepare_import as _prepare
 from zoo.importing.safety import load_untrusted
 from zoo.importing.signature import Signature, read_signature
 from zoo.registry import ModelEntry, Registry, models_dir
+from zoo.runtime.memory import release_free_heap
 
 _KEY = "imported_models"
 _ENTRIES = "imported_model_entries"  # the same models as registry entries, parsed once
+_UPLOADS = "imported_model_uploads"  # how many models this session added (the uploader key)
 #: An uploaded model file's size limit, and how many models one session may add: each
 #: loaded session costs memory on a ~1 GB host.
 MAX_MODEL_MB = 50
@@ -42,24 +46,33 @@ LIMITS = Limits(max_bytes=MAX_MODEL_MB * 2**20)
 
 @dataclass(frozen=True)
 class UploadedModel:
-    """What the page learned from an uploaded file before the user fills the form."""
+    """What the page learned from an uploaded file before the user fills the form:
+    its outputs, and its signature once the output holding the scores is known."""
 
     name: str
     data: bytes
-    signature: Signature
+    outputs: tuple[str, ...]
+    signature: Signature | None
 
 
-def graph_outputs(data: bytes) -> list[str]:
-    """The outputs of an uploaded ONNX file, after the safety checks."""
-    return [value.name for value in load_untrusted(data, LIMITS).graph.output]
+_READING = "imported_model_reading"  # the last upload read: (file id, output, UploadedModel)
 
 
-def read_upload(name: str, data: bytes, output: str | None = None) -> UploadedModel:
-    """Check an uploaded ONNX file and read its signature (``output``: the one holding the
-    class scores, when the graph has several); raises ModelImportError."""
+def read_upload(name: str, data: bytes, file_id: str, output: str | None = None) -> UploadedModel:
+    """Check an uploaded ONNX file and read what it says (``output``: the one holding the
+    class scores, when the graph has several); read once per file and output, not on every
+    rerun of the page. Raises ModelImportError."""
+    memo = st.session_state.get(_READING)
+    if memo is not None and memo[:2] == (file_id, output):
+        return memo[2]
     model = load_untrusted(data, LIMITS)
-    signature = read_signature(model, output=output)
-    return UploadedModel(name=name, data=data, signature=signature)
+    outputs = tuple(value.name for value in model.graph.output)
+    signature = None
+    if len(outputs) == 1 or output is not None:
+        signature = read_signature(model, output=output)
+    uploaded = UploadedModel(name=name, data=data, outputs=outputs, signature=signature)
+    st.session_state[_READING] = (file_id, output, uploaded)
+    return uploaded
 
 
 def imported() -> list[PreparedModel]:
@@ -78,6 +91,17 @@ def add(prepared: PreparedModel, shipped: Registry) -> None:
         raise ModelImportError(f"a model {prepared.model_id!r} is already in the zoo")
     st.session_state[_KEY] = [*models, prepared]
     st.session_state[_ENTRIES] = [*_entries(), entry_of(prepared)]
+
+
+def uploader_key() -> str:
+    """The model uploader's key: a new one after each model added, which drops the upload
+    (its bytes stay in the session otherwise, beside the imported copy)."""
+    return f"add_model_file_{st.session_state.get(_UPLOADS, 0)}"
+
+
+def clear_upload() -> None:
+    st.session_state[_UPLOADS] = st.session_state.get(_UPLOADS, 0) + 1
+    st.session_state.pop(_READING, None)
 
 
 def remove(model_id: str) -> None:
@@ -114,7 +138,10 @@ def saving_allowed() -> bool:
 
 def prepare(upload: UploadedModel, request: ImportRequest) -> PreparedModel:
     """The model ready to serve; what the form left out is named in the error."""
-    return _prepare(upload.data, request)
+    try:
+        return _prepare(upload.data, request)
+    finally:
+        release_free_heap()  # the graph's copies made while checking it
 
 
 def labelled_items(
@@ -159,7 +186,10 @@ def _item(file: BatchFile, label: str, group: str | None, extra: dict[str, str])
 
 
 def evaluate(prepared: PreparedModel, items: list[LabelledItem], set_name: str) -> PreparedModel:
-    return _evaluate(prepared, items, set_name=set_name)
+    try:
+        return _evaluate(prepared, items, set_name=set_name)
+    finally:
+        release_free_heap()
 
 
 #: Pixel scalings offered by the form (x is the image in [0, 1]).
@@ -219,7 +249,7 @@ def form_request(
         color=color,
         normalization=NORMALIZATIONS[normalization],
         activation=activation,  # type: ignore[arg-type]
-        output=upload.signature.output_name,
+        output=upload.signature.output_name if upload.signature else None,
         source_name=_plain_name(upload.name),
         limits=LIMITS,
     )
@@ -244,3 +274,12 @@ def save(prepared: PreparedModel) -> Path:
     remove(prepared.model_id)  # the folder serves it now, to every session
     registry_for.clear()
     return folder
+
+
+def figures_line(zoo: Registry, card: ModelCard) -> str:
+    """What the page says of an imported model's figures: its AUC and where it was
+    measured, or that it was not."""
+    if not card.evaluated:
+        return "Not evaluated: no figures are shown for it."
+    where = card.raw.get("provenance", {}).get("evaluated_on", "the labelled set")
+    return f"AUC {auc_of(zoo, card.id, 'validation')} on {where}"

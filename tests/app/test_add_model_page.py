@@ -43,7 +43,7 @@ def labelled_zip() -> tuple[bytes, bytes]:
 
 
 def add_model(at: AppTest, data: bytes, *, labels: str = "normal,abnormal", labelled=None):
-    at.file_uploader(key="add_model_file").set_value(
+    at.file_uploader(key="add_model_file_0").set_value(
         ("mine.onnx", data, "application/octet-stream")
     )
     at.run()

@@ -18,10 +18,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import onnxruntime as ort
-
 from zoo.card import ModelCard, file_entry, parse_card
-from zoo.errors import CardError, ModelImportError, RecipeError
+from zoo.errors import (
+    CardError,
+    ModelImportError,
+    ModelIntegrityError,
+    ModelRuntimeError,
+    RecipeError,
+)
 from zoo.importing.safety import Limits, load_untrusted
 from zoo.importing.signature import (
     EMBEDDING,
@@ -34,6 +38,8 @@ from zoo.importing.signature import (
 )
 from zoo.labels import canonical
 from zoo.preprocess import Recipe
+from zoo.registry import ModelEntry
+from zoo.runtime.session import get_session
 
 #: Called with a question and its allowed answers; returns one of them. The CLI asks on
 #: the terminal; elsewhere :func:`refuse_to_ask` turns the question into an error.
@@ -120,12 +126,14 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
     task = "binary" if len(request.labels) == 2 or select is not None else "multiclass"
     activation = _activation(signature, request, task, ask)
     recipe = _recipe(signature, request, ask)
+    opset, nodes = opset_of(model), len(model.graph.node)  # as imported, for the card
     served = with_serving_outputs(model, signature, activation, select)
     if select is not None:  # the card describes the binary model served
         labels = (f"no_{request.select}", request.select)
         request = replace(request, labels=labels, positive=request.select)
     served_bytes = served.SerializeToString()
-    outputs = _check_runs(served_bytes, recipe, request, signature)
+    served_opset = opset_of(served)
+    del served
     selected = (
         {} if select is None else {"selected_from": {"labels": list(model_labels), "index": select}}
     )
@@ -143,11 +151,11 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
         "preprocessing": recipe.to_dict(),
         "outputs": {
             "probabilities": PROBABILITIES,
-            **({"embedding": EMBEDDING} if outputs else {}),
+            **({"embedding": EMBEDDING} if signature.embedding else {}),
         },
         "architecture": {
             "name": "imported",
-            "graph": {"nodes": len(model.graph.node), "opset": opset_of(model)},
+            "graph": {"nodes": nodes, "opset": opset},
         },
         "training_data": {
             "source": request.source or f"not stated (imported from {request.source_name})",
@@ -160,7 +168,7 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
         "calibration": {"method": "none"},
         "intended_use": RESEARCH_ONLY,
         "limitations": [RESEARCH_ONLY, UNEVALUATED_NOTE],
-        "file": file_entry(served_bytes, opset=opset_of(served)),
+        "file": file_entry(served_bytes, opset=served_opset),
         "validation_predictions": None,
         "changelog": [
             {
@@ -179,10 +187,8 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
         },
     }
     card = as_json(card)
-    try:
-        parse_card(card)
-    except CardError as exc:
-        raise ModelImportError(f"the card would be invalid: {exc}") from exc
+    if not _check_runs(card, served_bytes) and signature.embedding:
+        del card["outputs"]["embedding"]  # not (N, D): no out-of-distribution summary from it
     return PreparedModel(card=card, onnx_bytes=served_bytes)
 
 
@@ -394,15 +400,21 @@ def _int(text: str, flag: str) -> int:
     return value
 
 
-def _check_runs(data: bytes, recipe: Recipe, request: ImportRequest, signature: Signature) -> bool:
-    """Load the served graph in ONNX Runtime and run one blank image through it; returns
-    whether it has a usable embedding output."""
+def _check_runs(card: dict[str, Any], data: bytes) -> bool:
+    """Serve the model as the zoo will (its session stays cached for the first use) and
+    run one blank image through it; returns whether its embedding output is (N, D)."""
     import numpy as np
 
     try:
-        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # ORT raises its own types for graphs it cannot load
+        parsed = parse_card(card)
+    except CardError as exc:
+        raise ModelImportError(f"the card would be invalid: {exc}") from exc
+    entry = ModelEntry(card=parsed, directory=None, files={parsed.file.name: data})
+    try:
+        session = get_session(entry)
+    except ModelIntegrityError as exc:
         raise ModelImportError(f"ONNX Runtime cannot load the model: {_first_line(exc)}") from exc
+    recipe = parsed.preprocessing
     height, width = recipe.input_size
     shape = (
         (1, height, width, recipe.channels)
@@ -410,13 +422,14 @@ def _check_runs(data: bytes, recipe: Recipe, request: ImportRequest, signature: 
         else (1, recipe.channels, height, width)
     )
     try:
-        values = session.run(None, {signature.input_name: np.zeros(shape, np.float32)})
-    except Exception as exc:
+        values = session.run(np.zeros(shape, np.float32))
+    except ModelRuntimeError as exc:
         raise ModelImportError(f"the model fails on a blank image: {_first_line(exc)}") from exc
-    probabilities = np.asarray(values[0], dtype=np.float64).reshape(1, -1)
-    if probabilities.shape[1] not in (1, len(request.labels)):
+    probabilities = np.asarray(values[PROBABILITIES], dtype=np.float64).reshape(1, -1)
+    labels = len(parsed.labels)
+    if probabilities.shape[1] not in (1, labels):
         raise ModelImportError(
-            f"the model gives {probabilities.shape[1]} scores for {len(request.labels)} labels"
+            f"the model gives {probabilities.shape[1]} scores for {labels} labels"
         )
     if (
         not np.all(np.isfinite(probabilities))
@@ -427,7 +440,7 @@ def _check_runs(data: bytes, recipe: Recipe, request: ImportRequest, signature: 
             "the model's output is not a probability after the chosen activation "
             f"(got {probabilities.round(4).tolist()}): check --activation"
         )
-    return len(values) > 1 and np.asarray(values[1]).ndim == 2
+    return EMBEDDING in values and np.asarray(values[EMBEDDING]).ndim == 2
 
 
 def _first_line(exc: Exception) -> str:

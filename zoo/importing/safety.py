@@ -55,7 +55,7 @@ def load_untrusted(data: bytes, limits: Limits = Limits()) -> onnx.ModelProto:
     _check_tensors(model, limits)
     _check_inputs(model, limits)
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(data)  # the bytes as given: no second serialised copy
     except (onnx.checker.ValidationError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelImportError(f"the ONNX checker refuses the file: {first}") from exc

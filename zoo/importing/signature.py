@@ -156,11 +156,11 @@ def with_serving_outputs(
     activation: Activation,
     select: int | None = None,
 ) -> onnx.ModelProto:
-    """A copy of ``model`` whose outputs are ``probabilities`` (after ``activation`` when the
-    graph ends in logits; only column ``select`` of a multi-label model, shape (N, 1)) and,
-    when found, ``embedding``; other outputs are dropped."""
-    served = onnx.ModelProto()
-    served.CopyFrom(model)
+    """``model``, changed in place (a copy would hold the weights twice), so that its
+    outputs are ``probabilities`` (after ``activation`` when the graph ends in logits; only
+    column ``select`` of a multi-label model, shape (N, 1)) and, when found, ``embedding``;
+    other outputs are dropped."""
+    served = model
     graph = served.graph
     renamed = {name: f"{name}_imported" for name in (PROBABILITIES, EMBEDDING)}
     _rename(graph, renamed)  # the names the card gives the served outputs must be free

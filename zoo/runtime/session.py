@@ -147,8 +147,8 @@ def get_session(entry: ModelEntry) -> ModelSession:
 def _cache_key(entry: ModelEntry) -> tuple[tuple, str]:
     """(cache key, what the key's first part names): a file's path, size and mtime, so one
     rewritten while the app runs is verified afresh; an in-memory model's id and hash."""
-    if entry.in_memory:
-        where = f"memory:{entry.id}"
+    if entry.in_memory:  # ids are per browser session: two sessions may reuse one
+        where = f"memory:{entry.id}:{entry.card.file.sha256}"
         return (where, entry.card.file.sha256, 0, entry.card.file.bytes), where
     path = entry.model_path
     try:

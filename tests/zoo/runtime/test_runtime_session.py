@@ -167,9 +167,8 @@ def test_a_model_held_in_memory_is_served_and_cached_by_its_hash(zoo_dir):
     (from_memory,) = predict("binary-test", [bright_scan()], registry=registry)
     (from_disk,) = predict("binary-test", [bright_scan()], registry=Registry(zoo_dir))
     assert from_memory.probabilities == from_disk.probabilities
-    assert ("memory:binary-test", on_disk.card.file.sha256, 0, on_disk.card.file.bytes) in (
-        sessions._cache
-    )
+    sha = on_disk.card.file.sha256
+    assert (f"memory:binary-test:{sha}", sha, 0, on_disk.card.file.bytes) in sessions._cache
     held_out = registry.validation_predictions("binary-test")
     assert len(held_out.y_true) == len(
         Registry(zoo_dir).validation_predictions("binary-test").y_true
