@@ -1,0 +1,134 @@
+"""Add a model in Chromium: the shipped brain model's file uploaded as if it came from
+elsewhere, measured on labelled scans, then used on Analyze and compared with the shipped
+model on Compare, in one session (sidebar navigation keeps it), with no traceback."""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+from test_browser_flows import (
+    CHROMIUM,
+    LAUNCH_ARGS,
+    ROOT,
+    WAIT_MS,
+    _serve,
+    go,
+    no_exception,
+    settle,
+    shot,
+    sync_api,
+)
+
+pytestmark = pytest.mark.browser
+
+MODELS = ROOT / "zoo" / "models"
+SHARED_BRAIN = ROOT.parent / "shared" / "data" / "brain_mri"
+SAMPLES = ROOT / "zoo" / "samples"
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(tmp_path_factory, shipped=True) as url:
+        yield url
+
+
+@pytest.fixture
+def tab(shipped: str):
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=LAUNCH_ARGS, timeout=WAIT_MS
+        )
+        context = chromium.new_context(viewport={"width": 1400, "height": 1800})
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        try:
+            yield page
+        finally:
+            context.close()
+            chromium.close()
+
+
+def labelled_set(folder) -> tuple:
+    """Brain MRI scans with their labels (40 from ../shared when present, else the three
+    samples) as a ZIP and a CSV."""
+    if (SHARED_BRAIN / "labels.csv").is_file():
+        rows = list(csv.DictReader((SHARED_BRAIN / "labels.csv").open()))[::150][:40]
+        cases = [(SHARED_BRAIN / r["image"], r["label"]) for r in rows]
+    else:
+        cases = [(SAMPLES / f"mri_brain_{k}.jpg", k) for k in ("glioma", "meningioma", "pituitary")]
+    archive, table = folder / "scans.zip", ["path,label"]
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path, label in cases:
+            handle.write(path, path.name)
+            table.append(f"{path.name},{label}")
+    (folder / "labels.csv").write_text("\n".join(table) + "\n")
+    return archive, folder / "labels.csv"
+
+
+def nav(page, name: str) -> None:
+    page.locator("[data-testid=stSidebarNav]").get_by_text(name, exact=True).click()
+    settle(page)
+    no_exception(page)
+
+
+def test_import_analyze_and_compare_in_one_session(tab, shipped, tmp_path):
+    go(tab, shipped, "add_model")
+    tab.locator("input[type=file]").first.set_input_files(
+        str(MODELS / "multiclass-brain-mri" / "model.onnx")
+    )
+    settle(tab)
+    tab.get_by_role("combobox", name="Output holding the class scores").click()
+    tab.get_by_role("option", name="probabilities", exact=True).click()
+    settle(tab)
+    tab.get_by_role("textbox", name="Id", exact=True).fill("brain-foreign")
+    tab.get_by_role("textbox", name="Labels, in the order of the outputs").fill(
+        "glioma,meningioma,notumor,pituitary"
+    )
+    tab.locator("[data-testid=stMultiSelect]").get_by_role(
+        "button", name=re.compile("Clear")
+    ).first.click()
+    tab.get_by_role("combobox", name="Modalities it reads").click()
+    tab.get_by_role("option", name="MR", exact=True).click()
+    tab.keyboard.press("Escape")
+    archive, labels = labelled_set(tmp_path)
+    uploads = tab.locator("input[type=file]")
+    uploads.nth(1).set_input_files(str(archive))
+    uploads.nth(2).set_input_files(str(labels))
+    settle(tab)
+    tab.get_by_role("button", name="Add to this session's zoo").click()
+    tab.get_by_text("brain-foreign joined this session's zoo").wait_for()
+    settle(tab)
+    no_exception(tab)
+    auc_line = tab.get_by_text(re.compile(r"^AUC \d")).first.inner_text()
+    shot(tab, "import-1-added")
+
+    nav(tab, "Analyze a scan")
+    tab.locator("input[type=file]").first.set_input_files(str(SAMPLES / "mri_brain_glioma.jpg"))
+    settle(tab)
+    tab.get_by_role("combobox", name="Model").click()
+    tab.get_by_role("option", name=re.compile(r"\(brain-foreign,")).first.click()
+    settle(tab)
+    no_exception(tab)
+    assert "(brain-foreign," in tab.get_by_role("combobox", name="Model").input_value()
+    report = tab.get_by_text(re.compile(r"Most probable label|Result withheld")).first.inner_text()
+    assert "(brain-foreign v1.0.0" in report
+    shot(tab, "import-2-analyze")
+
+    nav(tab, "Compare models")
+    tab.get_by_text("Models on a labelled set").click()
+    settle(tab)
+    tab.get_by_role("combobox", name=re.compile("Label of interest")).click()
+    tab.get_by_role("option", name=re.compile(r"^glioma \(MR\)")).first.click()
+    settle(tab)
+    no_exception(tab)
+    chosen = tab.locator("[data-testid=stMultiSelect]").last.inner_text()
+    assert "brain-foreign" in chosen and "multiclass-brain-mri" in chosen
+    assert tab.get_by_text(re.compile("DeLong")).count() > 0
+    shot(tab, "import-3-compare")
+
+    nav(tab, "Add a model")  # still this session's model, with the same figure
+    assert tab.get_by_text(re.compile(r"^AUC \d")).first.inner_text() == auc_line
