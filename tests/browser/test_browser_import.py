@@ -7,20 +7,14 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
-from collections.abc import Iterator
 
 import pytest
 from test_browser_flows import (
-    CHROMIUM,
-    LAUNCH_ARGS,
     ROOT,
-    WAIT_MS,
-    _serve,
     go,
     no_exception,
     settle,
     shot,
-    sync_api,
 )
 
 pytestmark = pytest.mark.browser
@@ -28,28 +22,6 @@ pytestmark = pytest.mark.browser
 MODELS = ROOT / "zoo" / "models"
 SHARED_BRAIN = ROOT.parent / "shared" / "data" / "brain_mri"
 SAMPLES = ROOT / "zoo" / "samples"
-
-
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with _serve(tmp_path_factory, shipped=True) as url:
-        yield url
-
-
-@pytest.fixture
-def tab(shipped: str):
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=LAUNCH_ARGS, timeout=WAIT_MS
-        )
-        context = chromium.new_context(viewport={"width": 1400, "height": 1800})
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        try:
-            yield page
-        finally:
-            context.close()
-            chromium.close()
 
 
 def labelled_set(folder) -> tuple:
