@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from zoo.card import SCHEMA_PATH
@@ -92,48 +93,64 @@ def _measured(data_dir: Path, name: str, title: str) -> tuple[list[str], dict | 
     return lines, json.loads(path.read_text())
 
 
+def _section(
+    data_dir: Path,
+    name: str,
+    title: str,
+    intro: Callable[[dict], str],
+    tables: Callable[[dict], list[str]],
+    after: tuple[str, ...] = (),
+) -> list[str]:
+    """The section of one benchmark: what it measured, its tables, then ``after``."""
+    lines, payload = _measured(data_dir, name, title)
+    if payload is None:
+        return lines
+    return [*lines, intro(payload), "", *tables(payload), "", *after]
+
+
 def _imports(data_dir: Path) -> list[str]:
     from benchmarks.import_bench import tables
 
-    lines, payload = _measured(data_dir, "import_bench", "Importing outside models")
-    if payload is None:
-        return lines
-    return [
-        *lines,
-        "`python -m benchmarks.import_bench`: a 224-px model imported as if foreign and "
-        "evaluated on brain MRI scans of `../shared/data` (the importer's own code, end to "
-        "end); then, for every shipped model with an activation output, the model-agnostic "
-        "occlusion map (what imported models get) against the model's own Grad-CAM on "
-        "validation scans of its kind, for the label it predicted: Pearson r at the model's "
-        "input size, and how often both put their peak in the same ninth of the image. "
-        f"Measured on {payload['machine']}.",
-        "",
-        *tables(payload),
-        "",
-        "Occlusion and Grad-CAM answer different questions (what covering a region costs the "
-        "score; where the last convolutional features weigh most), so a low correlation does "
-        "not make either wrong; the dashboard names the method under every map.",
-        "",
-    ]
+    return _section(
+        data_dir,
+        "import_bench",
+        "Importing outside models",
+        lambda payload: (
+            "`python -m benchmarks.import_bench`: a 224-px model imported as if foreign and "
+            "evaluated on brain MRI scans of `../shared/data` (the importer's own code, end "
+            "to end); then, for every shipped model with an activation output, the "
+            "model-agnostic occlusion map (what imported models get) against the model's own "
+            "Grad-CAM on validation scans of its kind, for the label it predicted: Pearson r "
+            "at the model's input size, and how often both put their peak in the same ninth "
+            f"of the image. Measured on {payload['machine']}."
+        ),
+        tables,
+        (
+            "Occlusion and Grad-CAM answer different questions (what covering a region costs "
+            "the score; where the last convolutional features weigh most), so a low "
+            "correlation does not make either wrong; the dashboard names the method under "
+            "every map.",
+            "",
+        ),
+    )
 
 
 def _models(data_dir: Path) -> list[str]:
     from benchmarks.zoo_models import table
 
-    lines, payload = _measured(data_dir, "zoo_models", "Size, latency and memory of each model")
-    if payload is None:
-        return lines
-    return [
-        *lines,
-        "`python -m benchmarks.zoo_models`: each model through `zoo.runtime.predict` "
-        "(preprocessing, ONNX Runtime with heatmap and embedding outputs, the "
-        "out-of-distribution score), one image at a time on a sample of its own kind, "
-        f"{payload['repeats']} runs after a warm-up, {payload['threads']} threads, all six "
-        f"loaded in one process as the server loads them. Measured on {payload['machine']}.",
-        "",
-        *table(payload),
-        "",
-    ]
+    return _section(
+        data_dir,
+        "zoo_models",
+        "Size, latency and memory of each model",
+        lambda payload: (
+            "`python -m benchmarks.zoo_models`: each model through `zoo.runtime.predict` "
+            "(preprocessing, ONNX Runtime with heatmap and embedding outputs, the "
+            "out-of-distribution score), one image at a time on a sample of its own kind, "
+            f"{payload['repeats']} runs after a warm-up, {payload['threads']} threads, all six "
+            f"loaded in one process as the server loads them. Measured on {payload['machine']}."
+        ),
+        table,
+    )
 
 
 def _walk(data_dir: Path) -> list[str]:

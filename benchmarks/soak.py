@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import contextlib
-import ctypes
 import gc
 import io
 import math
@@ -53,6 +51,7 @@ import numpy as np
 
 from benchmarks.tiny_zoo import zoo_or_tiny
 from zoo.registry import ModelEntry, Registry
+from zoo.runtime.memory import release_free_heap
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "zoo" / "samples"
@@ -70,10 +69,9 @@ def rss_mb(pid: int | str = "self") -> float:
 
 
 def trimmed_rss_mb() -> float:
-    """VmRSS after glibc hands freed heap back to the system (``malloc_trim(0)``)."""
-    # not glibc (no malloc_trim): the plain RSS is all there is
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    """VmRSS after glibc hands freed heap back to the system (``malloc_trim(0)``; elsewhere
+    the plain RSS is all there is)."""
+    release_free_heap()
     return rss_mb()
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+import onnx
 
-from export.convert import PARITY_ATOL, SAMPLE_IMAGES, ConversionError
+from export.convert import ConversionError, check_parity, sample_images
 from export.onnx_export import OPSET
 
 
@@ -30,7 +30,7 @@ def torch_to_onnx(
     model, shape = _load(torch, source, architecture, size or 224)
     if size is not None:
         shape = (shape[0], size, size)
-    sample = np.random.default_rng(0).random((SAMPLE_IMAGES, *shape), dtype=np.float32)
+    sample = sample_images(shape)
     target.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         try:
@@ -47,7 +47,8 @@ def torch_to_onnx(
         except Exception as exc:  # the exporter raises many types for graphs it cannot trace
             raise ConversionError(f"torch.onnx cannot export it: {exc}") from exc
         theirs = model(torch.from_numpy(sample)).numpy()
-    _check_parity(target, sample, theirs)
+    onnx.checker.check_model(str(target))
+    check_parity(target, sample, theirs, "PyTorch")
     return target
 
 
@@ -95,15 +96,3 @@ def _scripted_input(model, side: int) -> tuple[int, int, int]:
         f"the TorchScript model runs on neither 1×{side}×{side} nor 3×{side}×{side} input: "
         "pass its --input-size"
     )
-
-
-def _check_parity(target: Path, sample: np.ndarray, theirs: np.ndarray) -> None:
-    import onnx
-    import onnxruntime as ort
-
-    onnx.checker.check_model(str(target))
-    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-    ours = session.run(None, {"input": sample})[0]
-    error = float(np.nanmax(np.abs(ours - theirs)))
-    if not error <= PARITY_ATOL:
-        raise ConversionError(f"ONNX differs from PyTorch by {error:.2e} > {PARITY_ATOL:.0e}")

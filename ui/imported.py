@@ -24,6 +24,7 @@ from zoo.errors import ModelImportError
 from zoo.importing import ImportRequest, LabelledItem, Limits, PreparedModel, install
 from zoo.importing import evaluate_import as _evaluate
 from zoo.importing import prepare_import as _prepare
+from zoo.importing.importer import SCALINGS, plain_name
 from zoo.importing.safety import load_untrusted
 from zoo.importing.signature import Signature, read_signature
 from zoo.registry import ModelEntry, Registry, models_dir
@@ -192,17 +193,8 @@ def evaluate(prepared: PreparedModel, items: list[LabelledItem], set_name: str) 
         release_free_heap()
 
 
-#: Pixel scalings offered by the form (x is the image in [0, 1]).
-NORMALIZATIONS = {
-    "x in [0, 1]": {"scale": 1.0, "mean": [0.0], "std": [1.0]},
-    "x in [0, 255]": {"scale": 255.0, "mean": [0.0], "std": [1.0]},
-    "ImageNet mean and std": {
-        "scale": 1.0,
-        "mean": [0.485, 0.456, 0.406],
-        "std": [0.229, 0.224, 0.225],
-    },
-    "x in [-1, 1]": {"scale": 2.0, "mean": [1.0], "std": [1.0]},
-}
+#: Pixel scalings offered by the form (the importer's named ones).
+NORMALIZATIONS = SCALINGS
 
 
 def describe(signature: Signature) -> str:
@@ -250,19 +242,13 @@ def form_request(
         normalization=NORMALIZATIONS[normalization],
         activation=activation,  # type: ignore[arg-type]
         output=upload.signature.output_name if upload.signature else None,
-        source_name=_plain_name(upload.name),
+        source_name=plain_name(upload.name, "model.onnx"),
         limits=LIMITS,
     )
 
 
-def _plain_name(name: str) -> str:
-    """An uploaded file's name as provenance: its last part, plain characters only."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return re.sub(r"[^A-Za-z0-9._ -]", "_", base)[:80] or "model.onnx"
-
-
 def suggested_id(name: str) -> str:
-    stem = _plain_name(name).rsplit(".", 1)[0].lower()
+    stem = plain_name(name, "model.onnx").rsplit(".", 1)[0].lower()
     return re.sub(r"[^a-z0-9._-]+", "-", stem).strip("-._")[:64] or "my-model"
 
 

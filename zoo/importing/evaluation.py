@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from zoo.importing.importer import (
     UNEVALUATED_NOTE,
     PreparedModel,
     as_json,
+    plain_name,
     with_evaluation,
 )
 from zoo.labels import canonical
@@ -84,7 +84,7 @@ def evaluate_import(
 ) -> PreparedModel:
     """``prepared`` with its card measured on ``items``."""
     card = prepared.parsed()
-    set_name = re.sub(r"[^A-Za-z0-9._ -]", "_", set_name)[:80] or "labels.csv"  # shown as text
+    set_name = plain_name(set_name, "labels.csv")
     if len(items) < 2:
         raise ModelImportError("the labelled set needs at least two cases")
     index = _label_index(card.labels, items)

@@ -36,7 +36,6 @@ from zoo.importing.signature import (
     read_signature,
     with_serving_outputs,
 )
-from zoo.labels import canonical
 from zoo.preprocess import Recipe
 from zoo.registry import ModelEntry
 from zoo.runtime.session import get_session
@@ -247,6 +246,26 @@ def _remove(path: Path) -> None:
     path.rmdir()
 
 
+#: Pixel scalings with a name: the model sees ``(x * scale - mean) / std``, x in [0, 1].
+SCALINGS: dict[str, dict[str, Any]] = {
+    "x in [0, 1]": {"scale": 1.0, "mean": [0.0], "std": [1.0]},
+    "x in [0, 255]": {"scale": 255.0, "mean": [0.0], "std": [1.0]},
+    "ImageNet mean and std": {
+        "scale": 1.0,
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+    },
+    "x in [-1, 1]": {"scale": 2.0, "mean": [1.0], "std": [1.0]},
+}
+
+
+def plain_name(name: str, fallback: str) -> str:
+    """A file's name as the card may quote it: its last part, plain characters only (an
+    upload's or a user's name is shown as text on every page)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._ -]", "_", base)[:80] or fallback
+
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PLAIN_TEXT = re.compile(r"[A-Za-z0-9 .,()\-]{1,80}")
 
@@ -357,11 +376,9 @@ def _recipe(signature: Signature, request: ImportRequest, ask: Ask) -> Recipe:
                 "--recipe; 'unit' means x in [0, 1] (scale 1, mean 0, std 1)",
                 ("unit", "imagenet"),
             )
-            normalization = (
-                {"scale": 1.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
-                if answer == "imagenet"
-                else {"scale": 1.0, "mean": [0.0], "std": [1.0]}
-            )
+            normalization = SCALINGS[
+                "ImageNet mean and std" if answer == "imagenet" else "x in [0, 1]"
+            ]
         data = {
             "input_size": list(size),
             "channels": channels,
@@ -446,8 +463,3 @@ def _check_runs(card: dict[str, Any], data: bytes) -> bool:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def canonical_labels(labels: Sequence[str]) -> dict[str, str]:
-    """Each label's name in the shared vocabulary (for the message the importer prints)."""
-    return {label: canonical(label) for label in labels}

@@ -63,18 +63,8 @@ def load_untrusted(data: bytes, limits: Limits = Limits()) -> onnx.ModelProto:
 
 
 def graphs(model: onnx.ModelProto) -> Iterator[onnx.GraphProto]:
-    """The main graph, every subgraph (If, Loop, Scan bodies) and every local function's."""
-    stack = [model.graph]
-    while stack:
-        graph = stack.pop()
-        yield graph
-        stack.extend(_subgraphs(graph.node))
-    for function in model.functions:
-        yield from _function_graphs(function)
-
-
-def _function_graphs(function: onnx.FunctionProto) -> Iterator[onnx.GraphProto]:
-    stack = list(_subgraphs(function.node))
+    """The main graph and every subgraph (If, Loop, Scan bodies), local functions' included."""
+    stack = [model.graph, *(g for function in model.functions for g in _subgraphs(function.node))]
     while stack:
         graph = stack.pop()
         yield graph
