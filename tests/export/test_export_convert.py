@@ -58,6 +58,7 @@ def test_a_keras_model_imports_and_scores_as_keras_does(tmp_path, form):
     registry = Registry(tmp_path / "models")
     card = registry.card("tiny-keras")
     assert card.raw["provenance"]["output_transform"] == "none"  # the softmax is kept
+    assert card.raw["provenance"]["format"] == "keras"
     assert card.preprocessing.layout == "NHWC" and card.preprocessing.input_size == (32, 32)
     scan = load_scan(png(180), filename="x.png")
     (result,) = predict("tiny-keras", [scan], registry=registry, keep_preprocessed=True)

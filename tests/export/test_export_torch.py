@@ -75,6 +75,7 @@ def test_torchxrayvision_densenet_state_dict_imports_one_finding(tmp_path):
     registry = Registry(tmp_path / "models")
     card = registry.card("xrv-pneumonia")
     assert card.labels == ("no_Pneumonia", "Pneumonia") and card.positive_label == "Pneumonia"
+    assert card.raw["provenance"]["format"] == "torch"
     assert card.raw["provenance"]["selected_from"]["index"] == XRV_PATHOLOGIES.index("Pneumonia")
     (result,) = predict("xrv-pneumonia", [scan()], registry=registry, keep_preprocessed=True)
     model_input = result.preprocessed.input

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from zoo.errors import ModelImportError
-from zoo.importing.convert import model_bytes
+from zoo.importing.convert import model_bytes, model_format
 from zoo.importing.importer import Ask, ImportRequest, install, prepare_import, refuse_to_ask
 
 
@@ -74,6 +74,7 @@ def run_import(args: argparse.Namespace) -> int:
         activation=args.activation,
         output=args.output,
         source_name=args.model.name,
+        source_format=model_format(args.model),
         source=args.source,
         licence=args.licence,
         citation=args.citation,

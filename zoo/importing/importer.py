@@ -72,6 +72,7 @@ class ImportRequest:
     #: binary model of it against the rest.
     select: str | None = None
     source_name: str = "model.onnx"  # the imported file's name (shown as provenance)
+    source_format: str = "onnx"  # onnx, keras or torch: what the file was before conversion
     source: str | None = None
     licence: str | None = None
     citation: str | None = None
@@ -179,7 +180,7 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
         "provenance": {
             "kind": "imported",
             "imported_from": request.source_name,
-            "format": "onnx",
+            "format": request.source_format,
             "evaluated": False,
             "output_transform": activation,
             **selected,
