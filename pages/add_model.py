@@ -57,7 +57,11 @@ if upload is not None:
             color = right.radio("Three channels hold", ["grey", "rgb"], horizontal=True)
         if signature.activation is None and signature.scores != 1:
             activation = right.radio(
-                "Logits become probabilities by", ["softmax", "sigmoid"], horizontal=True
+                "Logits become probabilities by",
+                ["softmax", "sigmoid"],
+                horizontal=True,
+                help="softmax: one label per image. sigmoid: each label on its own (with more "
+                "than two labels, a multi-label model: each label gets its own threshold).",
             )
         scans = st.file_uploader(
             "Labelled scans (optional): images or ZIP archives",
@@ -65,7 +69,11 @@ if upload is not None:
             key="add_model_scans",
         )
         labels_csv = st.file_uploader(
-            "Their labels: CSV path,label[,group][,more columns]", type=["csv"], key="add_csv"
+            "Their labels: CSV path,label[,group][,more columns]",
+            type=["csv"],
+            key="add_csv",
+            help="A multi-label model's cases list their labels joined by | "
+            "(Effusion|Mass; No Finding for none).",
         )
         submitted = st.form_submit_button("Add to this session's zoo", type="primary")
     if submitted:

@@ -68,8 +68,14 @@ with model_col:
     with user_action(f"The validation predictions of {card.name} could not be read", stop=False):
         validation = None
         validation = validation_set(zoo, card.id)
+    # a multi-label model: the finding's own threshold and validation figures
+    finding = card.finding(label)
+    if validation is not None:
+        validation = validation.finding(label)
     table = validation.defined_table(label) if validation is not None else None
-    threshold, point_name = operating_point_control(card, table, "analyze_op")
+    threshold, point_name = operating_point_control(
+        finding, table, f"analyze_op_{label}" if card.is_multilabel else "analyze_op"
+    )
     view = analysis_view(
         card, prediction, label, threshold, point_name, validation, model_fits=fit.fits
     )
@@ -93,7 +99,7 @@ if view.flagged:
         key=scan_key(f"analyze_show_ood_{card.id}", upload),
     )
     if not shown:
-        st.caption(f"Result withheld: {provenance(prediction, card)}.")
+        st.caption(f"Result withheld: {provenance(prediction, view.card)}.")
         st.stop()
 
 images = image_row(view, scan, upload, zoo)

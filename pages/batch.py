@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import state
-from ui.analysis import render_comparison, render_model_metrics
+from ui.analysis import findings_table, render_comparison, render_model_metrics
 from ui.batch import (
     MAX_FILES,
     MAX_RATIO,
@@ -22,7 +22,8 @@ st.markdown(
     f"{MAX_FILES} files, {MAX_TOTAL_BYTES // 2**20} MB unpacked, {MAX_RATIO}:1 compression). "
     "Add a CSV with the columns `path,label` to evaluate the models on your own data: `path` "
     "matches a file's name, or its path inside the ZIP; labels use the model's label names or "
-    "their synonyms (normal = no_finding, …)."
+    "their synonyms (normal = no_finding, …). For models that predict several labels at "
+    "once, list a case's labels joined by `|` (`Effusion|Mass`; `No Finding` for none)."
 )
 zoo = session_zoo()
 require_models(zoo)
@@ -80,15 +81,18 @@ card = scored.card
 label = target_label(card)
 if not card.is_binary:
     label = st.selectbox(
-        "Label of interest (one-vs-rest)",
+        "Finding" if card.is_multilabel else "Label of interest (one-vs-rest)",
         list(card.labels),
         index=len(card.labels) - 1,
         key=f"batch_label_{model_id}",
     )
-threshold = card.default_threshold if card.is_binary else 0.5
-render_model_metrics(scored, label, key=f"batch_{model_id}", threshold=threshold)
+if card.is_multilabel:
+    findings_table(scored)
+scored = scored.finding(label)  # a multi-label model: this finding against the rest
+threshold = scored.card.default_threshold if scored.card.is_binary else 0.5
+render_model_metrics(scored, label, key=f"batch_{model_id}_{label}", threshold=threshold)
 st.markdown("**Subgroups**")
-render_subgroups(scored, label, threshold, key=f"batch_{model_id}")
+render_subgroups(scored, label, threshold, key=f"batch_{model_id}_{label}")
 
 if len(sets) > 1:
     st.subheader("Compare the models on your data")

@@ -3,7 +3,12 @@
 import streamlit as st
 
 from ui import state
-from ui.analysis import default_threshold, render_history, render_model_metrics
+from ui.analysis import (
+    default_threshold,
+    findings_table,
+    render_history,
+    render_model_metrics,
+)
 from ui.common import model_label, page_setup, require_models, user_action
 from ui.imported import session_zoo
 from ui.stats import target_label, validation_set
@@ -42,8 +47,11 @@ if source is not None:
             scored = validation_set(zoo, card.id)
     else:
         scored = batch_sets[card.id]
+    if card.is_multilabel:
+        findings_table(scored)
+    scored = scored.finding(label)  # a multi-label model: this finding against the rest
     threshold = default_threshold(scored, label)
-    if card.is_binary:
+    if scored.card.is_binary:
         threshold = st.columns([1, 2])[0].number_input(
             "Threshold for the confusion matrix and the metrics",
             0.0,
@@ -51,7 +59,7 @@ if source is not None:
             value=float(threshold),
             step=0.01,
             format="%.3f",
-            key=f"metrics_t_{card.id}",
+            key=f"metrics_t_{card.id}_{label}" if card.is_multilabel else f"metrics_t_{card.id}",
             help="Defaults to the threshold chosen on the Thresholds page, else the card's.",
         )
     st.caption(

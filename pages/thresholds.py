@@ -36,7 +36,8 @@ card = entry.card
 with top_right:
     label = label_picker(card, f"thr_label_{card.id}")
 with user_action(f"The validation predictions of {card.name} could not be read"):
-    model = threshold_model(validation_set(zoo, card.id), label)
+    # a multi-label model: this finding against the rest, at its own threshold
+    model = threshold_model(validation_set(zoo, card.id).finding(label), label)
 if not model.defined:
     st.warning(
         f"The validation set of {card.name} holds only one class for '{label}': sensitivity, "

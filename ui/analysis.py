@@ -172,7 +172,43 @@ def default_threshold(scored: ScoredSet, label: str) -> float:
     if card.is_binary:  # P(negative) = 1 - P(positive): the same call at 1 - t
         positive = own == card.positive_label
         return card.default_threshold if positive else 1.0 - card.default_threshold
+    if card.is_multilabel:
+        return card.label_thresholds[own]
     return 0.5
+
+
+def finding_rows(scored: ScoredSet) -> pd.DataFrame:
+    """A multi-label model on a labelled set: each label at its own threshold (from the
+    card), AUC with its DeLong CI, sensitivity and specificity with Wilson CIs."""
+    report = evaluation(scored.card, scored.y_true, scored.probabilities)
+    rows = []
+    for label, metrics in report["per_label"].items():
+        rows.append(
+            {
+                "finding": label,
+                "cases with it": metrics["positives"],
+                "AUC (95% CI)": _ci(metrics["auc"]["value"], metrics["auc"]["ci"]),
+                "its threshold": round(metrics["threshold"], 3),
+                "sensitivity (95% CI)": _ci(
+                    metrics["sensitivity"]["value"], metrics["sensitivity"]["ci"], "{:.1%}"
+                ),
+                "specificity (95% CI)": _ci(
+                    metrics["specificity"]["value"], metrics["specificity"]["ci"], "{:.1%}"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def findings_table(scored: ScoredSet) -> None:
+    """:func:`finding_rows`, rendered, with the macro AUC."""
+    report = evaluation(scored.card, scored.y_true, scored.probabilities)
+    macro = report["metrics"].get("macro_auc_ci") or {"value": report["metrics"]["macro_auc"]}
+    st.markdown(
+        f"**Every finding, each at its own threshold** (macro AUC over the findings the set "
+        f"holds: {_ci(macro.get('value'), macro.get('ci'))})"
+    )
+    st.dataframe(finding_rows(scored), hide_index=True)
 
 
 def render_threshold_metrics(sets: Sequence[ScoredSet], label: str, key: str) -> pd.DataFrame:

@@ -29,6 +29,30 @@ LEVEL_COLOURS = {"Low": "green", "Borderline": "orange", "High": "red", NOT_EVAL
 
 
 @dataclass(frozen=True)
+class FindingRow:
+    """One label of a multi-label result, at its own threshold."""
+
+    label: str
+    probability: float
+    threshold: float
+
+    @property
+    def called(self) -> bool:
+        return self.probability >= self.threshold
+
+
+def finding_rows(prediction: Prediction) -> tuple[FindingRow, ...]:
+    """Every label of a multi-label result, most probable first (empty for other models)."""
+    if not prediction.label_thresholds:
+        return ()
+    rows = [
+        FindingRow(label, prediction.probabilities[label], threshold)
+        for label, threshold in prediction.label_thresholds.items()
+    ]
+    return tuple(sorted(rows, key=lambda row: -row.probability))
+
+
+@dataclass(frozen=True)
 class AnalysisView:
     """One scan's report, as shown (and printed) for the model that produced it."""
 
@@ -46,6 +70,8 @@ class AnalysisView:
     out_of_distribution: str | None
     spread: str | None
     calibration_note: str
+    #: A multi-label model's every label (the report itself is about ``label``).
+    findings: tuple[FindingRow, ...] = ()
 
     @property
     def flagged(self) -> bool:
@@ -68,9 +94,17 @@ def analysis_view(
     *,
     model_fits: bool,
 ) -> AnalysisView:
-    """The report of ``prediction`` (which ``card``'s model produced) at ``threshold``."""
+    """The report of ``prediction`` (which ``card``'s model produced) at ``threshold``.
+
+    A multi-label model's report is about its finding ``label``, seen as that label against
+    the rest (:meth:`zoo.card.ModelCard.finding`); ``findings`` lists every label.
+    """
     if prediction.model_id != card.id:
         raise ValueError(f"a result of {prediction.model_id} cannot be shown as {card.id}")
+    findings = finding_rows(prediction)
+    card, prediction = card.finding(label), prediction.finding(label)
+    if validation is not None:
+        validation = validation.finding(label)
     score = float(prediction.probabilities[label])
     table = validation.defined_table(label) if validation is not None else None
     distance = None
@@ -114,6 +148,7 @@ def analysis_view(
         out_of_distribution=out_of_distribution,
         spread=tta_sentence(prediction, label, card),
         calibration_note=" ".join(p for p in (calibration, ood_caption(prediction)) if p),
+        findings=findings,
     )
 
 
@@ -153,5 +188,6 @@ def report_content(
         model_version=prediction.model_version,
         model_sha256=prediction.model_sha256,
         out_of_distribution=(view.out_of_distribution or "").replace("**", "") or None,
+        findings=[(row.label, row.probability, row.threshold, row.called) for row in view.findings],
         **figures,
     )

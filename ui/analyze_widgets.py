@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from ui import charts
@@ -158,4 +159,21 @@ def report_block(view: AnalysisView) -> None:
                 title="Probability per label",
             ),
             key="analyze_bars",
+        )
+    if view.findings:
+        st.markdown("**Every finding of this model, each at its own threshold**")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "finding": [row.label for row in view.findings],
+                    "probability": [round(row.probability, 4) for row in view.findings],
+                    "its threshold": [round(row.threshold, 4) for row in view.findings],
+                    "call": ["above" if row.called else "below" for row in view.findings],
+                }
+            ),
+            hide_index=True,
+        )
+        st.caption(
+            "Each label is predicted on its own (the probabilities need not add up to 1); "
+            "pick one under Finding to see its threshold, figures and heatmap."
         )

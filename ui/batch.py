@@ -23,7 +23,7 @@ from ui.stats import ScoredSet
 from zoo.card import ModelCard
 from zoo.errors import ZooError
 from zoo.imaging import load_scan
-from zoo.labels import label_in
+from zoo.labels import LABEL_SEPARATOR, label_in, label_row
 from zoo.registry import Registry
 from zoo.runtime import predict
 
@@ -245,7 +245,10 @@ def score_files(
                 row.update(
                     {
                         "score": pred.score,
-                        "predicted": pred.label,
+                        # a multi-label result: every label at or above its own threshold
+                        "predicted": LABEL_SEPARATOR.join(pred.findings) or "none"
+                        if pred.label_thresholds
+                        else pred.label,
                         "threshold": pred.threshold,
                         **{f"p_{k}": v for k, v in pred.probabilities.items()},
                     }
@@ -310,6 +313,12 @@ def labelled_sets(
         return sets, notes
     for model_id, rows in frame.groupby("model", sort=False):
         card = registry.card(str(model_id))
+        if card.is_multilabel:
+            found, more = _multilabel_set(str(model_id), card, rows)
+            if found is not None:
+                sets[str(model_id)] = found
+            notes += more
+            continue
         # the CSV's words, lined up with the model's (zoo.labels: "normal" = "no_finding")
         rows = rows.assign(true_label=rows["true_label"].map(partial(_own_label, card)))
         ok = rows[rows["error"].isna() & rows["true_label"].isin(card.labels)]
@@ -325,16 +334,45 @@ def labelled_sets(
         if ok.empty:
             continue
         index = {label: i for i, label in enumerate(card.labels)}
-        meta = [c for c in ok.columns if c.startswith(META)]
-        sets[str(model_id)] = ScoredSet(
-            model_id=str(model_id),
-            card=card,
-            case_ids=tuple(ok["file"]),
-            y_true=ok["true_label"].map(index).to_numpy(dtype=np.int64),
-            probabilities=ok[[f"p_{label}" for label in card.labels]].to_numpy(dtype=np.float64),
-            source="your batch",
-            metadata=ok[meta].rename(columns=lambda c: c[len(META) :]).reset_index(drop=True)
-            if meta
-            else None,
-        )
+        y_true = ok["true_label"].map(index).to_numpy(dtype=np.int64)
+        sets[str(model_id)] = _scored(str(model_id), card, ok, y_true)
     return sets, notes
+
+
+def _scored(model_id: str, card: ModelCard, ok: pd.DataFrame, y_true: np.ndarray) -> ScoredSet:
+    meta = [c for c in ok.columns if c.startswith(META)]
+    return ScoredSet(
+        model_id=model_id,
+        card=card,
+        case_ids=tuple(ok["file"]),
+        y_true=y_true,
+        probabilities=ok[[f"p_{label}" for label in card.labels]].to_numpy(dtype=np.float64),
+        source="your batch",
+        metadata=ok[meta].rename(columns=lambda c: c[len(META) :]).reset_index(drop=True)
+        if meta
+        else None,
+    )
+
+
+def _multilabel_set(
+    model_id: str, card: ModelCard, rows: pd.DataFrame
+) -> tuple[ScoredSet | None, list[str]]:
+    """A multi-label model's labelled set: each case's labels (``A|B``) as a 0/1 row; cases
+    naming a label the model does not predict are left out, and the notes say so."""
+    notes: list[str] = []
+    ok = rows[rows["error"].isna() & rows["true_label"].notna()]
+    parsed = [label_row(str(text), card.labels) for text in ok["true_label"]]
+    known = np.array([not unknown for _, unknown in parsed], dtype=bool)
+    unknown = sorted({part for _, parts in parsed for part in parts})
+    if unknown:
+        notes.append(
+            f"{model_id}: labels {unknown[:8]} are not among its labels; the "
+            f"{int((~known).sum())} file(s) carrying them are left out of its metrics."
+        )
+    unlabelled = int(rows["true_label"].isna().sum())
+    if unlabelled:
+        notes.append(f"{model_id}: {unlabelled} file(s) have no label in the CSV.")
+    if not known.any():
+        return None, notes
+    truth = np.stack([row for (row, _), keep in zip(parsed, known, strict=True) if keep])
+    return _scored(model_id, card, ok[known], truth), notes

@@ -19,11 +19,15 @@ from zoo.runtime import Prediction
 
 
 def score_row(card: ModelCard, prediction: Prediction) -> dict[str, Any]:
-    """One row of the scores table; ``card`` is the result's own model's."""
+    """One row of the scores table; ``card`` is the result's own model's (a multi-label
+    model's row is about its most probable label, at that label's own threshold)."""
+    findings = prediction.findings
+    call = " | ".join(findings) or "none" if prediction.label_thresholds else None
+    card, prediction = card.finding(prediction.label), prediction.finding(prediction.label)
     focus = card.positive_label or prediction.label
     return {
         "model": card.id,
-        "call at the threshold": prediction.label,
+        "call at the threshold": call or prediction.label,
         "label of interest": focus,
         "score": round(prediction.probabilities[focus], 4),
         "threshold": f"{card.default_threshold:.3f}" if card.is_binary else "— (top label)",
@@ -35,7 +39,9 @@ def score_row(card: ModelCard, prediction: Prediction) -> dict[str, Any]:
 def score_column(
     card: ModelCard, prediction: Prediction, fit: ModelFit, scan: Scan, alpha: float
 ) -> None:
-    """A model's column: its score against its threshold, fit and OOD warnings, heatmap."""
+    """A model's column: its score against its threshold, fit and OOD warnings, heatmap (a
+    multi-label model's: its most probable label's, against that label's threshold)."""
+    card, prediction = card.finding(prediction.label), prediction.finding(prediction.label)
     st.markdown(f"**{card.name}** v{prediction.model_version}")
     focus = card.positive_label or prediction.label
     score = prediction.probabilities[focus]  # not the table's rounded copy: it decides the call

@@ -202,7 +202,9 @@ def describe(signature: Signature) -> str:
     size = "×".join(map(str, signature.input_size)) if signature.input_size else "any size"
     layout = signature.layout or "an unknown layout"
     channels = f"{signature.channels} channel(s)" if signature.channels else "unknown channels"
-    if signature.activation == "none":
+    if signature.final_op == "Sigmoid" and (signature.scores or 0) > 2:
+        ends = "ends in a sigmoid per label (a multi-label model: each label its own threshold)"
+    elif signature.activation == "none":
         ends = "ends in probabilities (softmax or sigmoid)"
     elif signature.scores == 1:
         ends = "ends in one logit (a sigmoid will make it a probability)"
@@ -268,4 +270,5 @@ def figures_line(zoo: Registry, card: ModelCard) -> str:
     if not card.evaluated:
         return "Not evaluated: no figures are shown for it."
     where = card.raw.get("provenance", {}).get("evaluated_on", "the labelled set")
-    return f"AUC {auc_of(zoo, card.id, 'validation')} on {where}"
+    auc = "macro AUC over its labels" if card.is_multilabel else "AUC"
+    return f"{auc} {auc_of(zoo, card.id, 'validation')} on {where}"

@@ -84,6 +84,8 @@ class ReportContent:
     limitations: Sequence[str] = ()
     training_source: str = "n/a"
     intended_use: str = ""
+    #: A multi-label model's every label: (label, probability, its threshold, called).
+    findings: Sequence[tuple[str, float, float, bool]] = ()
 
 
 class _Report(FPDF):
@@ -209,6 +211,15 @@ def build_report(content: ReportContent) -> bytes:
         ]
         + ([("Latency", f"{content.latency_ms:.1f} ms")] if content.latency_ms else []),
     )
+    if content.findings:
+        _heading(pdf, "Every finding, each at its own threshold")
+        _pairs(
+            pdf,
+            [
+                (label, f"{p:.3f} {'>=' if called else '<'} {t:.3f}: {'called' if called else '-'}")
+                for label, p, t, called in content.findings
+            ],
+        )
 
     _heading(pdf, "Images")
     images = [("Original", content.original), ("Model input (processed)", content.processed)]
@@ -232,7 +243,12 @@ def build_report(content: ReportContent) -> bytes:
     _pairs(
         pdf,
         [
-            ("Task", f"{card.task}: {', '.join(card.labels)}"),
+            (
+                "Task",
+                f"multilabel: {', '.join(row[0] for row in content.findings)}"
+                if content.findings
+                else f"{card.task}: {', '.join(card.labels)}",
+            ),
             ("Modality / body part", f"{', '.join(card.modalities)} / {card.body_part}"),
             ("Architecture", str(card.architecture.get("name", "n/a"))),
             ("Training data", content.training_source),

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ class ScoredSet:
     model_id: str
     card: ModelCard
     case_ids: tuple[str, ...]
-    y_true: np.ndarray  # label indices into card.labels
+    y_true: np.ndarray  # label indices into card.labels; a multi-label model's (N, C) 0/1
     probabilities: np.ndarray  # (N, C), columns in card.labels order
     source: str
     cache_key: tuple[str, str, str] | None = None  # (models folder, id, sha256) if shipped
@@ -64,7 +64,24 @@ class ScoredSet:
         """``label`` against the rest: (0/1 truth, the label's probability). ``label`` may be
         any name of the vocabulary (:mod:`zoo.labels`): "normal" finds "no_finding"."""
         index = self.card.labels.index(label_in(self.card, label) or label)
+        if self.y_true.ndim == 2:
+            return self.y_true[:, index].astype(np.int8), self.probabilities[:, index]
         return (self.y_true == index).astype(np.int8), self.probabilities[:, index]
+
+    def finding(self, label: str) -> ScoredSet:
+        """A multi-label model's set seen as one of its labels against the rest, under the
+        binary view of its card (:meth:`zoo.card.ModelCard.finding`); others as they are.
+        Curves and tables stay cached under the model's own key and the label."""
+        if not self.card.is_multilabel:
+            return self
+        own = label_in(self.card, label) or label
+        y, p = self.binary(own)
+        return replace(
+            self,
+            card=self.card.finding(own),
+            y_true=y.astype(np.int64),
+            probabilities=np.column_stack([1.0 - p, p]),
+        )
 
     @classmethod
     def from_validation(

@@ -151,11 +151,21 @@ def misfit_warning(fit: ModelFit) -> None:
 
 
 def label_picker(card: ModelCard, key: str, *, default: str | None = None) -> str:
-    """The label of interest: fixed for binary models, chosen for multiclass ones."""
+    """The label of interest: fixed for binary models, chosen for multiclass ones; for a
+    multi-label model, the finding whose own threshold and figures the page shows."""
     if card.is_binary:
         return card.positive_label  # type: ignore[return-value]
     labels = list(card.labels)
     index = labels.index(default) if default in labels else len(labels) - 1
+    if card.is_multilabel:
+        return st.selectbox(
+            "Finding",
+            labels,
+            index=index,
+            key=key,
+            help="This model predicts each label on its own, each with its own threshold: "
+            "pick the one to look at.",
+        )
     return st.selectbox(
         "Label of interest (one-vs-rest)",
         labels,

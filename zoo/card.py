@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,10 @@ from zoo.trust.scan_ood import ScanOOD
 from zoo.trust.tta import View, default_views, views_from_section
 
 SCHEMA_VERSION = 1
-Task = Literal["binary", "multiclass"]
+#: binary: two labels, one positive; multiclass: one label per image (softmax); multilabel:
+#: each label on its own (a sigmoid per label, TorchXRayVision-style), each with its threshold.
+Task = Literal["binary", "multiclass", "multilabel"]
+TASKS = ("binary", "multiclass", "multilabel")
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -99,6 +102,11 @@ class ModelCard:
     )
     ood: ScanOOD | None = field(default=None, repr=False, compare=False)
     tta_views: tuple[View, ...] = field(default_factory=default_views, repr=False, compare=False)
+    #: A multi-label model's own threshold per label (``thresholds.per_label``).
+    label_thresholds: dict[str, float] = field(default_factory=dict)
+    label_operating_points: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Set on the binary view of one finding of a multi-label model (:meth:`finding`).
+    finding_of: str | None = None
 
     @property
     def positive_index(self) -> int | None:
@@ -109,6 +117,37 @@ class ModelCard:
         return self.task == "binary"
 
     @property
+    def is_multilabel(self) -> bool:
+        return self.task == "multilabel"
+
+    def finding(self, label: str) -> ModelCard:
+        """One label of a multi-label model as a binary model of it against the rest, with
+        that label's own threshold and operating points; what the single-label pages
+        (threshold, report, metrics) work on. Any other card is returned as it is.
+
+        The view keeps the model's id, version and file: a result of it is the model's.
+        """
+        if not self.is_multilabel:
+            return self
+        if label not in self.labels:
+            raise CardError(f"model {self.id!r} does not predict {label!r}")
+        per_label = self.metrics.get("per_label") if isinstance(self.metrics, dict) else None
+        own = per_label.get(label) if isinstance(per_label, dict) else None
+        return replace(
+            self,
+            name=f"{self.name}: {label}",
+            task="binary",
+            labels=(negative_of(label), label),
+            positive_label=label,
+            default_threshold=self.label_thresholds[label],
+            operating_points=dict(self.label_operating_points.get(label, {})),
+            metrics={"validation": own} if isinstance(own, dict) else {},
+            label_thresholds={},
+            label_operating_points={},
+            finding_of=label,
+        )
+
+    @property
     def evaluated(self) -> bool:
         """False for a model imported without a labelled set: no figures exist for it."""
         return bool(self.raw.get("provenance", {}).get("evaluated", True))
@@ -116,7 +155,7 @@ class ModelCard:
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """The served probabilities: this card's calibration applied to raw (N, C) outputs."""
         raw = np.asarray(raw, dtype=np.float64)
-        if self.calibrator.is_identity:
+        if self.calibrator.is_identity or self.is_multilabel:
             return raw
         if not self.is_binary:
             return self.calibrator.apply(raw)
@@ -125,6 +164,11 @@ class ModelCard:
         out = np.empty_like(raw)
         out[:, positive], out[:, 1 - positive] = p, 1.0 - p
         return out
+
+
+def negative_of(label: str) -> str:
+    """The other side of one finding of a multi-label model (and of a label imported alone)."""
+    return f"no_{label}"
 
 
 def file_entry(
@@ -174,8 +218,8 @@ def parse_card(data: Any) -> ModelCard:
     if not _ID_PATTERN.match(model_id):
         raise CardError(f"id {model_id!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'")
     task = _text(data, "task")
-    if task not in ("binary", "multiclass"):
-        raise CardError(f"task must be 'binary' or 'multiclass', got {task!r}")
+    if task not in TASKS:
+        raise CardError(f"task must be one of {list(TASKS)}, got {task!r}")
     labels = _labels(data)
     positive = data.get("positive_label")
     if task == "binary":
@@ -184,7 +228,7 @@ def parse_card(data: Any) -> ModelCard:
         if positive not in labels:
             raise CardError(f"positive_label must be one of {list(labels)}, got {positive!r}")
     elif positive is not None:
-        raise CardError("positive_label must be null for a multiclass card")
+        raise CardError(f"positive_label must be null for a {task} card")
     try:
         recipe = Recipe.from_dict(_mapping(data, "preprocessing"))
     except RecipeError as exc:
@@ -195,6 +239,7 @@ def parse_card(data: Any) -> ModelCard:
         str(name): _probability(value, f"thresholds.operating_points.{name}")
         for name, value in _mapping(thresholds, "operating_points", optional=True).items()
     }
+    label_thresholds, label_points = _per_label(thresholds, labels, task)
     training_data = _mapping(data, "training_data")
     for key in _REQUIRED_TRAINING_DATA:
         if not training_data.get(key):
@@ -231,6 +276,8 @@ def parse_card(data: Any) -> ModelCard:
         calibrator=_calibrator(calibration, task, len(labels)),
         ood=ScanOOD.from_section(ood) if ood else None,
         tta_views=views_from_section(_mapping(data, "uncertainty", optional=True)),
+        label_thresholds=label_thresholds,
+        label_operating_points=label_points,
     )
     _check_schema(data)  # after the checks above, whose messages say more
     return card
@@ -254,8 +301,37 @@ def _check_schema(data: Mapping[str, Any]) -> None:
         raise CardError(f"{where}: {error.message} (card.schema.json)")
 
 
+def _per_label(
+    thresholds: Mapping[str, Any], labels: tuple[str, ...], task: str
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """A multi-label card's threshold and operating points for each label."""
+    section = thresholds.get("per_label")
+    if task != "multilabel":
+        if section is not None:
+            raise CardError(f"thresholds.per_label is for multilabel cards, not {task}")
+        return {}, {}
+    if not isinstance(section, Mapping) or set(section) != set(labels):
+        raise CardError(
+            f"thresholds.per_label must give every label of a multilabel card its threshold: "
+            f"{list(labels)}"
+        )
+    defaults: dict[str, float] = {}
+    points: dict[str, dict[str, float]] = {}
+    for label in labels:
+        own = _mapping(section, label)
+        where = f"thresholds.per_label.{label}"
+        defaults[label] = _probability(own.get("default"), f"{where}.default")
+        points[label] = {
+            str(name): _probability(value, f"{where}.operating_points.{name}")
+            for name, value in _mapping(own, "operating_points", optional=True).items()
+        }
+    return defaults, points
+
+
 def _calibrator(section: Mapping[str, Any], task: str, n_labels: int) -> Calibrator:
     calibrator = Calibrator.from_section(section)
+    if task == "multilabel" and not calibrator.is_identity:
+        raise CardError("a multilabel card serves its probabilities as given: calibration 'none'")
     if task == "multiclass" and calibrator.method not in ("none", "temperature"):
         raise CardError(
             f"calibration.method {calibrator.method!r} is for binary models; "

@@ -171,7 +171,14 @@ def _predict(args: argparse.Namespace) -> int:
                 "score": p.score,
                 "threshold": p.threshold,
             }
+            if p.label_thresholds:  # a multi-label model: each label at its own threshold
+                record |= {"findings": list(p.findings), "thresholds": p.label_thresholds}
             print(json.dumps(record))
+        elif p.label_thresholds:
+            probs = ", ".join(
+                f"{k}={v:.3f}/{p.label_thresholds[k]:.3f}" for k, v in p.probabilities.items()
+            )
+            print(f"{path}: findings {', '.join(p.findings) or 'none'}  [{probs}]")
         else:
             probs = ", ".join(f"{k}={v:.3f}" for k, v in p.probabilities.items())
             used = "" if p.threshold is None else f" (threshold {p.threshold:.3f})"
@@ -182,12 +189,16 @@ def _predict(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from zoo.errors import ScanError
     from zoo.evaluation import evaluate
+    from zoo.labels import label_row
 
     rows = _read_label_csv(args.labels)
     label_of = {args.labels.parent / path: label for path, label in rows}
     registry = _registry(args)
     card = registry.card(args.model)
-    unknown = sorted({label for _, label in rows} - set(card.labels))
+    if card.is_multilabel:  # a case's labels joined by '|'
+        unknown = sorted({part for _, text in rows for part in label_row(text, card.labels)[1]})
+    else:
+        unknown = sorted({label for _, label in rows} - set(card.labels))
     if unknown:
         raise ScanError(
             f"{args.labels}: labels {unknown} are not among the model's {list(card.labels)}"
@@ -195,7 +206,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     scored, failed = _score_files(args, list(label_of))
     if not scored:
         raise ScanError("no file in the labelled set could be scored")
-    y_true = np.array([card.labels.index(label_of[path]) for path, _ in scored])
+    y_true = np.array(
+        [
+            label_row(label_of[path], card.labels)[0]
+            if card.is_multilabel
+            else card.labels.index(label_of[path])
+            for path, _ in scored
+        ]
+    )
     probabilities = np.array([[p.probabilities[k] for k in card.labels] for _, p in scored])
     threshold = card.default_threshold if args.threshold is None else args.threshold
     report = evaluate(card, y_true, probabilities, threshold=threshold)
@@ -233,7 +251,8 @@ def _write_scores(
         writer.writerow(["path", "label", *[f"p_{k}" for k in labels], "predicted"])
         for path, p in scored:
             probs = [f"{p.probabilities[k]:.6f}" for k in labels]
-            writer.writerow([str(path), label_of[path], *probs, p.label])
+            predicted = "|".join(p.findings) if p.label_thresholds else p.label
+            writer.writerow([str(path), label_of[path], *probs, predicted])
 
 
 def _report_rows(report: dict[str, Any]) -> list[list[str]]:

@@ -4,6 +4,7 @@ Used by ``python -m zoo evaluate``, by export (the card's validation metrics) an
 dashboard. Binary models get AUC with a DeLong CI and sensitivity, specificity, PPV, NPV and
 accuracy at the threshold with Wilson CIs; multiclass models get accuracy, one-vs-rest and
 macro AUC, per-class metrics and the confusion matrix. Both get calibration (ECE, Brier).
+Multi-label models get each label's binary report at its own threshold and the macro AUC.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zoo.metrics.calibration import brier_score, expected_calibration_error, top
 from zoo.metrics.delong import auc_ci_delong
 from zoo.metrics.multiclass import confusion_matrix, macro_auc, one_vs_rest_auc, per_class_metrics
 from zoo.metrics.proportion import wilson_interval
+from zoo.metrics.roc import roc_auc
 from zoo.metrics.threshold import threshold_metrics
 
 
@@ -35,12 +37,16 @@ def evaluate(
 
     Returns a JSON-ready dict: ``metrics`` maps each name to a number or to
     ``{"value", "ci", "method"}``; ``confusion_matrix`` is a list of rows (true label
-    by predicted label, in ``labels`` order).
+    by predicted label, in ``labels`` order). For a multi-label model ``y_true`` is the
+    (N, C) 0/1 matrix; ``per_label`` holds each label's binary metrics (at its threshold)
+    and there is no confusion matrix.
     """
     y_true = np.asarray(y_true, dtype=np.int64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
     with warnings.catch_warnings():  # one-class subsets give NaN, reported as such
         warnings.simplefilter("ignore")
+        if card.is_multilabel:
+            return _multilabel(card, y_true, probabilities, alpha)
         if card.is_binary:
             used = card.default_threshold if threshold is None else threshold
             return _binary(card, y_true, probabilities, used, alpha)
@@ -122,6 +128,66 @@ def _multiclass(
         "per_class": _jsonable(per_class),
         "confusion_matrix": confusion_matrix(y_true, predicted, n_classes).tolist(),
     }
+
+
+def _multilabel(
+    card: ModelCard, truth: np.ndarray, probabilities: np.ndarray, alpha: float
+) -> dict[str, Any]:
+    if truth.shape != probabilities.shape:
+        raise ValueError(f"truth {truth.shape} and probabilities {probabilities.shape} differ")
+    per_label: dict[str, Any] = {}
+    metrics: dict[str, Any] = {"n": len(truth)}
+    for index, label in enumerate(card.labels):
+        view = card.finding(label)
+        p = probabilities[:, index]
+        report = _binary(
+            view, truth[:, index], np.column_stack([1.0 - p, p]), view.default_threshold, alpha
+        )
+        per_label[label] = report["metrics"]
+        metrics[f"auc_{label}"] = {**report["metrics"]["auc"], "method": "DeLong, per label"}
+    metrics["macro_auc"] = multilabel_macro_auc(truth, probabilities)
+    low, high = _multilabel_macro_ci(truth, probabilities, alpha)
+    if np.isfinite(low):
+        metrics["macro_auc_ci"] = {
+            "value": metrics["macro_auc"],
+            "ci": [low, high],
+            "method": f"bootstrap, {MACRO_AUC_RESAMPLES} resamples of images",
+        }
+    return {
+        "labels": list(card.labels),
+        "metrics": _jsonable(metrics),
+        "per_label": _jsonable(per_label),
+    }
+
+
+def multilabel_macro_auc(truth: np.ndarray, probabilities: np.ndarray) -> float:
+    """The mean AUC over the labels that have cases with and without them (NaN if none)."""
+    aucs = [
+        roc_auc(truth[:, i], probabilities[:, i])
+        for i in range(truth.shape[1])
+        if 0 < truth[:, i].sum() < len(truth)
+    ]
+    return float(np.mean(aucs)) if aucs else math.nan
+
+
+def _multilabel_macro_ci(
+    truth: np.ndarray, probabilities: np.ndarray, alpha: float
+) -> tuple[float, float]:
+    width = truth.shape[1]
+
+    def macro(_: np.ndarray, packed: np.ndarray) -> float:
+        return multilabel_macro_auc(packed[:, :width], packed[:, width:])
+
+    packed = np.hstack([truth.astype(np.float64), probabilities])
+    _, low, high = bootstrap_ci(
+        macro,
+        np.zeros(len(truth)),
+        packed,
+        n_boot=MACRO_AUC_RESAMPLES,
+        alpha=alpha,
+        stratified=False,
+    )
+    return float(low), float(high)
 
 
 #: Resamples of the macro AUC's bootstrap CI (export and the app use the same).

@@ -17,12 +17,18 @@ canonical               synonyms
 
 Models are comparable on a label when they also share an imaging modality (the lung CT
 "normal" and the chest X-ray "normal" are different questions).
+
+A case of a multi-label set lists its labels joined by ``|`` (NIH's ``Finding Labels``
+convention: ``Effusion|Mass``); ``normal`` or any of its synonyms (``No Finding``) means
+none, unless the model itself predicts ``normal``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from zoo.card import ModelCard
 from zoo.imaging.scan import UNTAGGED
@@ -48,6 +54,25 @@ def label_in(card: ModelCard, label: str) -> str | None:
     """``card``'s own name for the canonical ``label``, or None when it does not predict it."""
     wanted = canonical(label)
     return next((own for own in card.labels if canonical(own) == wanted), None)
+
+
+#: Between the labels of one case of a multi-label set.
+LABEL_SEPARATOR = "|"
+
+
+def label_row(text: str, labels: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """A multi-label case's labels (``"Effusion|Mass"``) as a 0/1 row over ``labels``
+    (vocabulary synonyms count), and the parts that are none of them."""
+    own = {canonical(label): i for i, label in enumerate(labels)}
+    row = np.zeros(len(labels), dtype=np.int64)
+    unknown = []
+    for part in filter(None, (p.strip() for p in text.split(LABEL_SEPARATOR))):
+        key = canonical(part)
+        if key in own:
+            row[own[key]] = 1
+        elif key != "normal":
+            unknown.append(part)
+    return row, unknown
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 A folder holds ``card.json``, the ONNX file the card names (``file.name``) and,
 optionally, its validation predictions (``card["validation_predictions"]``, a CSV
 with ``case_id``, ``label`` and one ``p_<label>`` column per label, plus any
-metadata columns). A folder whose card is broken is listed in
+metadata columns; a multi-label model's ``label`` lists every label a case carries,
+joined by ``|``, and is empty for a case with none). A folder whose card is broken is listed in
 :attr:`Registry.problems` and left out; the rest of the zoo stays usable.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from zoo.card import ModelCard, parse_card
 from zoo.errors import CardError, ModelIntegrityError, ModelNotFoundError
+from zoo.labels import LABEL_SEPARATOR
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"
 MODELS_DIR_ENV = "MEDZOO_MODELS_DIR"
@@ -70,7 +72,8 @@ class ModelEntry:
 class ValidationPredictions:
     """A model's predictions on its validation split.
 
-    ``y_true`` holds label indices into ``labels``; ``probabilities`` has shape
+    ``y_true`` holds label indices into ``labels`` (a multi-label model's: an (N, C) 0/1
+    matrix, one column per label); ``probabilities`` has shape
     (N, C): as served, i.e. calibrated when read through :meth:`Registry.validation_predictions`
     (the file holds the raw outputs, kept in ``raw_probabilities``); ``metadata`` maps each
     extra CSV column to its values (for subgroups).
@@ -87,7 +90,10 @@ class ValidationPredictions:
         return self.probabilities[:, self.labels.index(label)]
 
     def is_positive(self, label: str) -> np.ndarray:
-        return (self.y_true == self.labels.index(label)).astype(np.int8)
+        index = self.labels.index(label)
+        if self.y_true.ndim == 2:
+            return self.y_true[:, index].astype(np.int8)
+        return (self.y_true == index).astype(np.int8)
 
 
 def models_dir() -> Path:
@@ -185,7 +191,10 @@ class Registry:
         if not name or not isinstance(name, str):
             raise CardError(f"model {model_id!r} ships no {side} predictions")
         raw = parse_validation_predictions(
-            entry.read(name).decode("utf-8"), name, entry.card.labels
+            entry.read(name).decode("utf-8"),
+            name,
+            entry.card.labels,
+            multilabel=entry.card.is_multilabel,
         )
         return replace(
             raw,
@@ -205,18 +214,20 @@ def read_card(path: str | Path) -> ModelCard:
     return parse_card(data)
 
 
-def read_validation_predictions(path: str | Path, labels: tuple[str, ...]) -> ValidationPredictions:
+def read_validation_predictions(
+    path: str | Path, labels: tuple[str, ...], *, multilabel: bool = False
+) -> ValidationPredictions:
     """Read a validation CSV written by ``export`` (see the module docstring)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CardError(f"cannot read validation predictions {path}: {exc}") from exc
-    return parse_validation_predictions(text, path.name, labels)
+    return parse_validation_predictions(text, path.name, labels, multilabel=multilabel)
 
 
 def parse_validation_predictions(
-    text: str, name: str, labels: tuple[str, ...]
+    text: str, name: str, labels: tuple[str, ...], *, multilabel: bool = False
 ) -> ValidationPredictions:
     """A validation CSV's text (see the module docstring); ``name`` is for messages."""
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
@@ -227,7 +238,13 @@ def parse_validation_predictions(
         raise CardError(f"{name} lacks columns {missing}")
     index = {label: i for i, label in enumerate(labels)}
     try:
-        y_true = np.array([index[row["label"]] for row in rows], dtype=np.int64)
+        if multilabel:
+            y_true = np.zeros((len(rows), len(labels)), dtype=np.int64)
+            for i, row in enumerate(rows):
+                for own in filter(None, row["label"].split(LABEL_SEPARATOR)):
+                    y_true[i, index[own]] = 1
+        else:
+            y_true = np.array([index[row["label"]] for row in rows], dtype=np.int64)
         probabilities = np.array(
             [[float(row[c]) for c in score_columns] for row in rows], dtype=np.float64
         )

@@ -1,6 +1,7 @@
 """PyTorch models through ``python -m zoo import``: a TorchScript file, and TorchXRayVision's
 DenseNet-121 as a state dict (random weights: its trained ones cannot be downloaded here, so
-the real loading code runs on an untrained instance), one label of its 18 selected."""
+the real loading code runs on an untrained instance), served as a multi-label model of its
+18 findings."""
 
 from __future__ import annotations
 
@@ -61,28 +62,33 @@ def test_a_torchscript_model_imports_and_scores_as_pytorch_does(tmp_path):
     )
 
 
-def test_torchxrayvision_densenet_state_dict_imports_one_finding(tmp_path):
+def test_torchxrayvision_densenet_state_dict_imports_its_18_findings(tmp_path):
     torch.manual_seed(0)
     net = densenet121_xrv().eval()
     path = tmp_path / "densenet121-res224-all.pt"
     torch.save(net.state_dict(), path)
     done = run_import(
-        path, tmp_path / "models", "--architecture", "densenet121-xrv", "--id", "xrv-pneumonia",
-        "--labels", ",".join(XRV_PATHOLOGIES), "--select", "Pneumonia", "--modality", "CR,DX",
+        path, tmp_path / "models", "--architecture", "densenet121-xrv", "--id", "xrv-all",
+        "--labels", ",".join(XRV_PATHOLOGIES), "--multilabel", "--modality", "CR,DX",
         "--input-size", "224", "--scale", "2048", "--mean", "1024", "--std", "1",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     registry = Registry(tmp_path / "models")
-    card = registry.card("xrv-pneumonia")
-    assert card.labels == ("no_Pneumonia", "Pneumonia") and card.positive_label == "Pneumonia"
+    card = registry.card("xrv-all")
+    assert card.task == "multilabel" and card.labels == tuple(XRV_PATHOLOGIES)
     assert card.raw["provenance"]["format"] == "torch"
-    assert card.raw["provenance"]["selected_from"]["index"] == XRV_PATHOLOGIES.index("Pneumonia")
-    (result,) = predict("xrv-pneumonia", [scan()], registry=registry, keep_preprocessed=True)
+    assert card.label_thresholds == dict.fromkeys(XRV_PATHOLOGIES, 0.5)
+    (result,) = predict("xrv-all", [scan()], registry=registry, keep_preprocessed=True)
     model_input = result.preprocessed.input
     assert model_input.min() >= -1024 and model_input.max() <= 1024  # TorchXRayVision's range
     with torch.no_grad():
-        logit = net(torch.from_numpy(model_input))[0, XRV_PATHOLOGIES.index("Pneumonia")]
-    assert result.probabilities["Pneumonia"] == pytest.approx(float(torch.sigmoid(logit)), abs=1e-5)
+        expected = torch.sigmoid(net(torch.from_numpy(model_input)))[0]
+    assert [result.probabilities[k] for k in XRV_PATHOLOGIES] == pytest.approx(
+        expected.tolist(), abs=1e-5
+    )
+    pneumonia = result.finding("Pneumonia")
+    assert pneumonia.labels == ("no_Pneumonia", "Pneumonia")
+    assert pneumonia.score == result.probabilities["Pneumonia"] and pneumonia.threshold == 0.5
 
 
 def test_a_state_dict_of_another_architecture_is_refused_naming_what_differs(tmp_path):

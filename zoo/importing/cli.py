@@ -31,6 +31,12 @@ def add_import_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--select", help="a multi-label model: import this one label as a binary model"
     )
+    parser.add_argument(
+        "--multilabel",
+        action="store_true",
+        help="each label on its own (a sigmoid per label), each with its own threshold; "
+        "read from the graph when it ends in a sigmoid",
+    )
     parser.add_argument("--modality", default="OT", help="DICOM modality codes, e.g. CR,DX")
     parser.add_argument("--body-part", default="unknown")
     parser.add_argument("--name", help="display name (default: the id)")
@@ -64,6 +70,7 @@ def run_import(args: argparse.Namespace) -> int:
         labels=tuple(label.strip() for label in args.labels.split(",")),
         positive=args.positive,
         select=args.select,
+        multilabel=args.multilabel,
         modalities=tuple(m.strip().upper() for m in args.modality.split(",") if m.strip()),
         body_part=args.body_part,
         name=args.name,
@@ -101,11 +108,16 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def _headline(metrics: dict) -> str:
-    """AUC with its CI for a binary model, macro AUC and accuracy for a multiclass one."""
+    """AUC with its CI for a binary model, macro AUC (with its CI for a multi-label one) and
+    accuracy for a multiclass one."""
     auc, accuracy = metrics.get("auc"), metrics.get("accuracy")
     parts = []
     if isinstance(auc, dict) and auc.get("ci"):
         parts.append(f"AUC {auc['value']:.3f} (95% CI {auc['ci'][0]:.3f}–{auc['ci'][1]:.3f})")
+    elif isinstance(metrics.get("macro_auc_ci"), dict) and metrics["macro_auc_ci"].get("ci"):
+        macro = metrics["macro_auc_ci"]
+        low, high = macro["ci"]
+        parts.append(f"macro AUC {macro['value']:.3f} (95% CI {low:.3f}–{high:.3f})")
     elif isinstance(metrics.get("macro_auc"), float):
         parts.append(f"macro AUC {metrics['macro_auc']:.3f}")
     if isinstance(accuracy, dict) and accuracy.get("ci"):

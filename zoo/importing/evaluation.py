@@ -35,7 +35,7 @@ from zoo.importing.importer import (
     plain_name,
     with_evaluation,
 )
-from zoo.labels import canonical
+from zoo.labels import LABEL_SEPARATOR, canonical, label_row
 from zoo.metrics import card_operating_points
 from zoo.registry import ModelEntry, Registry
 from zoo.runtime import predict
@@ -87,7 +87,7 @@ def evaluate_import(
     set_name = plain_name(set_name, "labels.csv")
     if len(items) < 2:
         raise ModelImportError("the labelled set needs at least two cases")
-    index = _label_index(card.labels, items)
+    index = _targets(card.labels, items, multilabel=card.is_multilabel)
     entry = ModelEntry(card=card, directory=None, files={card.file.name: prepared.onnx_bytes})
     registry = Registry.of([entry])
     scores = _score(registry, card.id, items, index, progress)
@@ -107,13 +107,17 @@ def evaluate_import(
             "chosen_by": f"Youden J on {set_name}",
             "operating_points": points,
         }
+    elif card.is_multilabel:
+        out["thresholds"] = _per_label_thresholds(card.labels, y, probabilities, set_name)
     threshold = out["thresholds"]["default"] if binary else None
-    report = evaluate(parse_card(out), y, probabilities, threshold=threshold)
+    measured = parse_card(out)
+    report = evaluate(measured, y, probabilities, threshold=threshold)
     n = len(y)
     out["metrics"] = {
         "validation": report["metrics"],
-        "confusion_matrix": report["confusion_matrix"],
+        "confusion_matrix": report.get("confusion_matrix"),
         "per_class": report.get("per_class"),
+        **({"per_label": report["per_label"]} if "per_label" in report else {}),
         "note": (
             f"Measured at import on {n} cases of {set_name}, which also chose the thresholds: "
             "optimistic, and only as independent of the model's training as that set is."
@@ -134,6 +138,7 @@ def evaluate_import(
         card.positive_index,
         threshold if threshold is not None else 0.5,
         {"validation": np.arange(n)},
+        [measured.label_thresholds[label] for label in card.labels] if card.is_multilabel else None,
     )
     if subgroups:
         out["subgroups"] = subgroups
@@ -167,31 +172,59 @@ def evaluate_import(
     return with_evaluation(prepared, out, {PREDICTIONS_FILE: predictions})
 
 
-def _label_index(labels: Sequence[str], items: Iterable[LabelledItem]) -> dict[str, int]:
-    """Each label text of the set mapped to the model's label index (vocabulary synonyms
-    included: "no_finding" finds "normal")."""
+def _per_label_thresholds(
+    labels: Sequence[str], truth: np.ndarray, probabilities: np.ndarray, set_name: str
+) -> dict[str, Any]:
+    """A multi-label model's thresholds: Youden's J per label (0.5 where the set has no
+    case with, or none without, the label)."""
+    per_label = {}
+    for index, label in enumerate(labels):
+        y = truth[:, index]
+        points = card_operating_points(y, probabilities[:, index]) if 0 < y.sum() < len(y) else {}
+        per_label[label] = {"default": points.get("youden", 0.5), "operating_points": points}
+    return {
+        "default": 0.5,
+        "chosen_by": f"Youden J per label on {set_name} (0.5 where it has one class only)",
+        "operating_points": {},
+        "per_label": per_label,
+    }
+
+
+def _targets(
+    labels: Sequence[str], items: Iterable[LabelledItem], *, multilabel: bool
+) -> dict[str, Any]:
+    """Each label text of the set mapped to the model's label index, or for a multi-label
+    model to a 0/1 row over its labels (the text lists a case's labels joined by ``|``;
+    "normal" and its synonyms, when the model has no such label, mean none). Vocabulary
+    synonyms count: "no_finding" finds "normal"."""
     own = {canonical(label): i for i, label in enumerate(labels)}
-    index: dict[str, int] = {}
+    targets: dict[str, Any] = {}
     unknown: set[str] = set()
     for item in items:
-        key = canonical(item.label)
-        if key in own:
-            index[item.label] = own[key]
-        else:
-            unknown.add(item.label)
+        if item.label in targets:
+            continue
+        if not multilabel:
+            key = canonical(item.label)
+            if key in own:
+                targets[item.label] = own[key]
+            else:
+                unknown.add(item.label)
+            continue
+        targets[item.label], parts = label_row(item.label, labels)
+        unknown.update(parts)
     if unknown:
         raise ModelImportError(
             f"labels {sorted(unknown)[:5]} of the labelled set are not among the model's "
             f"{list(labels)} (nor their synonyms)"
         )
-    return index
+    return targets
 
 
 def _score(
     registry: Registry,
     model_id: str,
     items: Sequence[LabelledItem],
-    index: dict[str, int],
+    index: dict[str, Any],
     progress: Callable[[int, int], None] | None,
 ) -> _Scores:
     scores = _Scores()
@@ -249,6 +282,8 @@ def _ood(scores: _Scores, layout: str) -> dict[str, Any] | None:
 
 
 def _counts(labels: Sequence[str], y: np.ndarray) -> dict[str, int]:
+    if y.ndim == 2:
+        return {label: int(y[:, i].sum()) for i, label in enumerate(labels)}
     return {label: int(np.sum(y == i)) for i, label in enumerate(labels)}
 
 
@@ -260,7 +295,12 @@ def _predictions_csv(labels: Sequence[str], scores: _Scores) -> bytes:
     for case_id, y, p, meta in zip(
         scores.case_ids, scores.y, scores.probabilities, scores.metadata, strict=True
     ):
+        truth = (
+            LABEL_SEPARATOR.join(label for label, on in zip(labels, y, strict=True) if on)
+            if np.ndim(y)
+            else labels[y]
+        )
         writer.writerow(
-            [case_id, labels[y], *[f"{v:.6f}" for v in p], *[meta.get(c, "") for c in columns]]
+            [case_id, truth, *[f"{v:.6f}" for v in p], *[meta.get(c, "") for c in columns]]
         )
     return buffer.getvalue().encode("utf-8")

@@ -71,6 +71,9 @@ class ImportRequest:
     #: For a multi-label model (``labels`` names every output): import this one label as a
     #: binary model of it against the rest.
     select: str | None = None
+    #: Each label on its own (a sigmoid per label), each with its own threshold; read from
+    #: the graph when it ends in a sigmoid over several labels.
+    multilabel: bool = False
     source_name: str = "model.onnx"  # the imported file's name (shown as provenance)
     source_format: str = "onnx"  # onnx, keras or torch: what the file was before conversion
     source: str | None = None
@@ -123,8 +126,9 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
     model = load_untrusted(data, request.limits)
     signature = read_signature(model, output=request.output)
     select = None if request.select is None else request.labels.index(request.select)
-    task = "binary" if len(request.labels) == 2 or select is not None else "multiclass"
-    activation = _activation(signature, request, task, ask)
+    binary = (len(request.labels) == 2 and not request.multilabel) or select is not None
+    activation = _activation(signature, request, "binary" if binary else "multi", ask)
+    task = "binary" if binary else _multi_task(signature, request, activation)
     recipe = _recipe(signature, request, ask)
     opset, nodes = opset_of(model), len(model.graph.node)  # as imported, for the card
     served = with_serving_outputs(model, signature, activation, select)
@@ -138,6 +142,11 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
         {} if select is None else {"selected_from": {"labels": list(model_labels), "index": select}}
     )
     positive = request.positive or (request.labels[-1] if task == "binary" else None)
+    per_label = (
+        {label: {"default": 0.5, "operating_points": {}} for label in request.labels}
+        if task == "multilabel"
+        else None
+    )
     card = {
         "schema_version": 1,
         "id": request.model_id,
@@ -164,7 +173,11 @@ def prepare_import(data: bytes, request: ImportRequest, ask: Ask = refuse_to_ask
             "split": "unknown: the model was trained outside MedZoo",
         },
         "metrics": {},
-        "thresholds": {"default": 0.5, "operating_points": {}},
+        "thresholds": {
+            "default": 0.5,
+            "operating_points": {},
+            **({"per_label": per_label} if per_label else {}),
+        },
         "calibration": {"method": "none"},
         "intended_use": RESEARCH_ONLY,
         "limitations": [RESEARCH_ONLY, UNEVALUATED_NOTE],
@@ -280,12 +293,14 @@ def _check_request(request: ImportRequest) -> None:
     if len(labels) < 2 or len(set(labels)) != len(labels) or not all(labels):
         raise ModelImportError(f"--labels needs at least two distinct names, got {list(labels)}")
     if request.select is not None:
+        if request.multilabel:
+            raise ModelImportError("--select imports one label as a binary model: not --multilabel")
         if request.select not in labels:
             raise ModelImportError(f"--select {request.select!r} is not one of {list(labels)}")
         if request.positive is not None:
             raise ModelImportError("--select makes the selected label the positive one")
     elif request.positive is not None:
-        if len(labels) != 2:
+        if len(labels) != 2 or request.multilabel:
             raise ModelImportError("--positive is for binary models (two labels)")
         if request.positive not in labels:
             raise ModelImportError(f"--positive {request.positive!r} is not one of {list(labels)}")
@@ -320,8 +335,8 @@ def _activation(signature: Signature, request: ImportRequest, task: str, ask: As
         raise ModelImportError("--select takes one label of a multi-label (sigmoid) model")
     if request.activation is not None:
         return request.activation
-    if request.select is not None and signature.activation is None:
-        return "sigmoid"  # one label of a multi-label model: its own sigmoid
+    if (request.select is not None or request.multilabel) and signature.activation is None:
+        return "sigmoid"  # a multi-label model's logits: a sigmoid per label
     if signature.activation == "none":
         return "none"  # the graph ends in a softmax or a sigmoid
     if signature.scores == 1:
@@ -332,12 +347,18 @@ def _activation(signature: Signature, request: ImportRequest, task: str, ask: As
         "image) or sigmoid (each label on its own)?",
         ("softmax", "sigmoid"),
     )
-    if answer == "sigmoid" and task != "binary" and request.select is None:
-        raise ModelImportError(
-            "a sigmoid per label makes a multi-label model; MedZoo serves binary and "
-            "multiclass (softmax) models: import each label as a binary model, or use softmax"
-        )
     return answer  # type: ignore[return-value]
+
+
+def _multi_task(signature: Signature, request: ImportRequest, activation: Activation) -> str:
+    """Multiclass (one label per image, softmax) or multilabel (a sigmoid per label)."""
+    sigmoid = activation == "sigmoid" or (activation == "none" and signature.final_op == "Sigmoid")
+    if request.multilabel and (activation == "softmax" or signature.final_op == "Softmax"):
+        raise ModelImportError(
+            "--multilabel needs a probability per label (sigmoid); this model's scores go "
+            "through a softmax, which makes one label per image (multiclass)"
+        )
+    return "multilabel" if request.multilabel or sigmoid else "multiclass"
 
 
 def _recipe(signature: Signature, request: ImportRequest, ask: Ask) -> Recipe:

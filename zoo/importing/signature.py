@@ -37,6 +37,9 @@ class Signature:
     scores: int | None  # the output's last dimension, if fixed
     activation: Activation | None  # "none": the graph ends in probabilities already
     embedding: str | None
+    #: "Softmax" or "Sigmoid" when the graph ends in one (a sigmoid over several labels:
+    #: a multi-label model)
+    final_op: str | None = None
 
 
 def read_signature(model: onnx.ModelProto, *, output: str | None = None) -> Signature:
@@ -69,7 +72,7 @@ def read_signature(model: onnx.ModelProto, *, output: str | None = None) -> Sign
     shape = scores.type.tensor_type.shape.dim
     last = shape[-1].dim_value if shape and shape[-1].HasField("dim_value") else None
     producers = {name: node for node in graph.node for name in node.output}
-    activation, logits = _activation(producers, scores.name)
+    activation, logits, final_op = _activation(producers, scores.name)
     return Signature(
         input_name=image.name,
         layout=layout,
@@ -79,6 +82,7 @@ def read_signature(model: onnx.ModelProto, *, output: str | None = None) -> Sign
         scores=last,
         activation=activation,
         embedding=_features(producers, logits, initializers),
+        final_op=final_op,
     )
 
 
@@ -115,17 +119,20 @@ def _scores_output(graph: onnx.GraphProto, name: str | None) -> onnx.ValueInfoPr
     )
 
 
-def _activation(producers: dict[str, onnx.NodeProto], name: str) -> tuple[Activation | None, str]:
-    """Whether ``name`` is already probabilities, and the logits tensor before any activation."""
+def _activation(
+    producers: dict[str, onnx.NodeProto], name: str
+) -> tuple[Activation | None, str, str | None]:
+    """Whether ``name`` is already probabilities, the logits tensor before any activation,
+    and the activation the graph ends in."""
     node = producers.get(name)
     while node is not None and node.op_type in _PASSTHROUGH:
         name = node.input[0]
         node = producers.get(name)
     if node is None:
-        return None, name
+        return None, name, None
     if node.op_type == "Softmax" or node.op_type == "Sigmoid":
-        return "none", node.input[0]
-    return None, name  # logits (LogSoftmax included: a softmax over it gives probabilities)
+        return "none", node.input[0], node.op_type
+    return None, name, None  # logits (LogSoftmax included: a softmax gives probabilities)
 
 
 def _features(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from zoo.card import ModelCard
+from zoo.card import ModelCard, negative_of
 from zoo.errors import ModelRuntimeError
 from zoo.imaging.scan import Scan
 from zoo.preprocess import Preprocessed, preprocess
@@ -47,7 +47,10 @@ class Prediction:
     ``score`` is the positive-label probability of a binary model and the top
     probability of a multiclass one. ``label`` is the positive label when
     ``score >= threshold`` (binary), else the other one; for multiclass models it is
-    the most probable label and ``threshold`` is None. ``cam`` (h, w, C) and
+    the most probable label and ``threshold`` is None. A multi-label model's
+    probabilities are each label's own (they need not sum to 1), ``label_thresholds``
+    holds each label's threshold, ``label`` is the most probable label and ``threshold``
+    its own; :attr:`findings` are the labels at or above theirs. ``cam`` (h, w, C) and
     ``embedding`` (D,) come from the model's extra outputs when it has them;
     ``extras`` holds any further outputs.
     """
@@ -70,6 +73,46 @@ class Prediction:
     #: screen, the PDF and any export name, so a result can never wear another model's name.
     model_version: str = ""
     model_sha256: str = ""
+    label_thresholds: dict[str, float] | None = None
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """A multi-label result's labels at or above their own thresholds, most probable
+        first (empty for other models)."""
+        if not self.label_thresholds:
+            return ()
+        called = [k for k, t in self.label_thresholds.items() if self.probabilities[k] >= t]
+        return tuple(sorted(called, key=lambda k: -self.probabilities[k]))
+
+    def finding(self, label: str) -> Prediction:
+        """One label of a multi-label result as the binary result of that label against
+        the rest (see :meth:`zoo.card.ModelCard.finding`); any other result as it is."""
+        if not self.label_thresholds:
+            return self
+        p = self.probabilities[label]
+        threshold = self.label_thresholds[label]
+        negative = negative_of(label)
+        cam = self.cam
+        if cam is not None and np.ndim(cam) == 3 and np.shape(cam)[2] == len(self.labels):
+            index = self.labels.index(label)
+            cam = np.asarray(cam)[..., index : index + 1]
+        raw = self.raw_probabilities or self.probabilities
+        views = None
+        if self.uncertainty is not None:
+            column = self.uncertainty.per_view[:, self.uncertainty.labels.index(label)]
+            views = spread(np.column_stack([1.0 - column, column]), (negative, label))
+        return replace(
+            self,
+            labels=(negative, label),
+            probabilities={negative: 1.0 - p, label: p},
+            raw_probabilities={negative: 1.0 - raw[label], label: raw[label]},
+            label=label if p >= threshold else negative,
+            score=p,
+            threshold=threshold,
+            cam=cam,
+            uncertainty=views,
+            label_thresholds=None,
+        )
 
 
 def predict(
@@ -180,11 +223,16 @@ def _prediction(
 ) -> Prediction:
     named = {card.outputs.probabilities, card.outputs.cam, card.outputs.embedding}
     by_label = {label: float(p) for label, p in zip(card.labels, probabilities, strict=True)}
+    own_thresholds = None
     if card.is_binary:
         used = card.default_threshold if threshold is None else float(threshold)
         score = by_label[card.positive_label]
         negative = next(label for label in card.labels if label != card.positive_label)
         label = card.positive_label if score >= used else negative
+    elif card.is_multilabel:
+        own_thresholds = dict(card.label_thresholds)
+        label = max(card.labels, key=by_label.__getitem__)
+        score, used = by_label[label], own_thresholds[label]
     else:
         used = None
         top = int(np.argmax(probabilities))
@@ -206,6 +254,7 @@ def _prediction(
         raw_probabilities={label: float(p) for label, p in zip(card.labels, raw, strict=True)},
         ood=_ood(card, outputs, index, inputs),
         uncertainty=uncertainty,
+        label_thresholds=own_thresholds,
     )
 
 

@@ -771,10 +771,12 @@ def card_subgroups(
     positive: int | None,
     threshold: float,
     sides: Mapping[str, np.ndarray],
+    label_thresholds: Sequence[float] | None = None,
 ) -> dict[str, Any] | None:
     """A card's ``subgroups`` section: each label (the positive one of a binary model)
     against the rest, sliced by each metadata column, on each side (row indices of
-    ``metadata``); None when no column has two values on any side."""
+    ``metadata``); None when no column has two values on any side. A multi-label model's
+    ``y`` is its (N, C) 0/1 matrix and ``label_thresholds`` its thresholds, one per label."""
     targets = [positive] if positive is not None else list(range(len(labels)))
     out: dict[str, Any] = {}
     for side, idx in sides.items():
@@ -785,9 +787,9 @@ def card_subgroups(
             if pd.Series(values).nunique(dropna=True) < 2:
                 continue
             for target in targets:
-                report = slice_metrics(
-                    (y[idx] == target).astype(int), served[idx, target], values, threshold=threshold
-                )
+                truth = y[idx, target] if y.ndim == 2 else (y[idx] == target).astype(int)
+                own = threshold if label_thresholds is None else label_thresholds[target]
+                report = slice_metrics(truth, served[idx, target], values, threshold=own)
                 entry = out.setdefault(column, {}).setdefault(labels[target], {})
                 entry[side] = report.to_dict()
     if not out:
@@ -796,6 +798,8 @@ def card_subgroups(
         "threshold": threshold,
         "threshold_note": "the card's default (calibrated scale)"
         if positive is not None
+        else "each label's own threshold (thresholds.per_label)"
+        if label_thresholds is not None
         else "0.5 on each label's probability (one label against the rest)",
         "columns": out,
     }

@@ -70,13 +70,15 @@ def test_label_count_must_match_the_scores():
         prepare_import(classifier(classes=3).SerializeToString(), request())
 
 
-def test_a_multilabel_sigmoid_is_refused_with_a_way_forward():
-    with pytest.raises(ModelImportError, match="import each label as a binary model"):
-        prepare_import(
-            classifier(classes=3).SerializeToString(),
-            request(labels=("a", "b", "c")),
-            lambda question, choices: "sigmoid",
-        )
+def test_logits_answered_sigmoid_make_a_multilabel_model_each_label_at_its_own_threshold():
+    prepared = prepare_import(
+        classifier(classes=3).SerializeToString(),
+        request(labels=("a", "b", "c")),
+        lambda question, choices: "sigmoid",
+    )
+    card = prepared.parsed()
+    assert card.task == "multilabel" and card.positive_label is None
+    assert card.label_thresholds == {"a": 0.5, "b": 0.5, "c": 0.5}
 
 
 def test_the_unevaluated_card_says_so_and_the_model_serves(tmp_path):
