@@ -296,8 +296,17 @@ def display_scores(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _own_label(card: ModelCard, value: object) -> object:
-    """A CSV label in ``card``'s own words when the vocabulary knows it (else unchanged)."""
-    return value if pd.isna(value) else (label_in(card, str(value)) or value)
+    """A CSV label in ``card``'s own words when the vocabulary knows it (else unchanged). A
+    multi-label row (``Effusion|Mass``) names a single-label model's label when exactly one
+    of its parts is one of them: the mass model's "mass" there, so that the model lines up
+    with a multi-label one on the cases both can be scored on."""
+    if pd.isna(value):
+        return value
+    text = str(value)
+    if LABEL_SEPARATOR in text:
+        own = {label_in(card, part) for part in text.split(LABEL_SEPARATOR)} - {None}
+        return own.pop() if len(own) == 1 else value
+    return label_in(card, text) or value
 
 
 def labelled_sets(

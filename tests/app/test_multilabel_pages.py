@@ -13,6 +13,7 @@ from app_helpers import keyed, ok, png_bytes, texts
 from streamlit.testing.v1 import AppTest
 from test_add_model_page import _helpers, add_model
 
+from ui.analysis import paired
 from ui.batch import labelled_sets
 from zoo.card import parse_card
 from zoo.registry import ModelEntry, Registry
@@ -143,3 +144,29 @@ def test_a_batchs_labels_become_each_cases_label_row_and_unknown_ones_are_said(a
     assert view.card.labels == ("no_abnormal", "abnormal")
     np.testing.assert_array_equal(view.y_true, [1, 0, 1])
     np.testing.assert_allclose(view.probabilities[:, 1], [0.8, 0.2, 0.7])
+
+
+def test_a_single_label_model_lines_up_with_it_on_shared_multilabel_cases(added, zoo_dir):
+    card = card_of(added)
+    prepared = added.session_state["imported_models"][0]
+    mine = ModelEntry(card=card, directory=None, files={card.file.name: prepared.onnx_bytes})
+    registry = Registry(zoo_dir).with_entries([mine])
+    truths = ["Effusion|abnormal", "No Finding", "Effusion", "abnormal", "normal"]
+    files = [f"{i}.png" for i in range(5)]
+    rows = []
+    for model, labels in (("mine", LABELS.split(",")), ("binary-test", ["normal", "abnormal"])):
+        rng = np.random.default_rng(len(model))
+        for file, truth in zip(files, truths, strict=True):
+            scores = {f"p_{k}": float(rng.random()) for k in labels}
+            rows.append(
+                {"file": file, "model": model, "true_label": truth, "error": None, **scores}
+            )
+    sets, notes = labelled_sets(pd.DataFrame(rows), registry)
+    # the binary model keeps the cases its two labels describe: 'Effusion' alone is neither
+    assert sets["binary-test"].case_ids == ("0.png", "1.png", "3.png", "4.png")
+    assert any("binary-test" in note and "Effusion" in note for note in notes)
+    aligned = paired([sets["mine"], sets["binary-test"]], "abnormal")
+    assert aligned is not None
+    (y_mine, _), (y_binary, _) = aligned
+    np.testing.assert_array_equal(y_mine, [1, 0, 1, 0])  # one reference standard, paired
+    np.testing.assert_array_equal(y_binary, y_mine)
