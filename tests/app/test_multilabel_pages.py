@@ -13,10 +13,16 @@ from app_helpers import keyed, ok, png_bytes, texts
 from streamlit.testing.v1 import AppTest
 from test_add_model_page import _helpers, add_model
 
+from ui import pdf
 from ui.analysis import paired
+from ui.analyze_view import analysis_view, report_content
 from ui.batch import labelled_sets
+from ui.imported import entry_of
+from ui.stats import ScoredSet
 from zoo.card import parse_card
-from zoo.registry import ModelEntry, Registry
+from zoo.imaging import load_scan
+from zoo.registry import Registry
+from zoo.runtime import predict
 
 LABELS = "effusion,nodule,abnormal"
 
@@ -119,11 +125,8 @@ def test_compare_offers_it_beside_a_shipped_model_on_a_shared_label(added):
 
 
 def test_a_batchs_labels_become_each_cases_label_row_and_unknown_ones_are_said(added):
-    card = card_of(added)
     prepared = added.session_state["imported_models"][0]
-    registry = Registry.of(
-        [ModelEntry(card=card, directory=None, files={card.file.name: prepared.onnx_bytes})]
-    )
+    registry = Registry.of([entry_of(prepared)])
     frame = pd.DataFrame(
         {
             "file": ["a.png", "b.png", "c.png", "d.png"],
@@ -147,10 +150,8 @@ def test_a_batchs_labels_become_each_cases_label_row_and_unknown_ones_are_said(a
 
 
 def test_a_single_label_model_lines_up_with_it_on_shared_multilabel_cases(added, zoo_dir):
-    card = card_of(added)
     prepared = added.session_state["imported_models"][0]
-    mine = ModelEntry(card=card, directory=None, files={card.file.name: prepared.onnx_bytes})
-    registry = Registry(zoo_dir).with_entries([mine])
+    registry = Registry(zoo_dir).with_entries([entry_of(prepared)])
     truths = ["Effusion|abnormal", "No Finding", "Effusion", "abnormal", "normal"]
     files = [f"{i}.png" for i in range(5)]
     rows = []
@@ -170,3 +171,37 @@ def test_a_single_label_model_lines_up_with_it_on_shared_multilabel_cases(added,
     (y_mine, _), (y_binary, _) = aligned
     np.testing.assert_array_equal(y_mine, [1, 0, 1, 0])  # one reference standard, paired
     np.testing.assert_array_equal(y_binary, y_mine)
+
+
+def test_the_report_and_its_pdf_are_about_one_finding_and_list_every_one(added, monkeypatch):
+    card = card_of(added)
+    prepared = added.session_state["imported_models"][0]
+    registry = Registry.of([entry_of(prepared)])
+    scan = load_scan(_helpers().png(200), filename="a.png")
+    (prediction,) = predict("mine", [scan], registry=registry, keep_preprocessed=True)
+    validation = ScoredSet.from_validation(card, registry.validation_predictions("mine"))
+    threshold = card.label_thresholds["effusion"]
+    view = analysis_view(
+        card, prediction, "effusion", threshold, "Card default", validation, model_fits=True
+    )
+    assert view.card.name == "mine: effusion" and view.card.id == "mine"
+    assert view.score == prediction.probabilities["effusion"]
+    assert view.validation_cases == 40 and view.at is not None
+    assert [row.label for row in view.findings] == sorted(
+        card.labels, key=lambda k: -prediction.probabilities[k]
+    )
+    assert {row.label: row.threshold for row in view.findings} == card.label_thresholds
+
+    class Plain(pdf._Report):  # uncompressed, so the text can be read back
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.set_compression(False)
+
+    monkeypatch.setattr(pdf, "_Report", Plain)
+    images = {"original": np.zeros((8, 8, 3), np.uint8), "processed": np.zeros((8, 8), np.uint8)}
+    content = report_content(
+        view, file_name="a.png", scan_summary={}, images=images, figures={}, rules=[]
+    )
+    data = pdf.build_report(content)
+    assert b"Every finding, each at its own threshold" in data
+    assert b"multilabel: " in data and card.file.sha256.encode() in data
