@@ -6,8 +6,9 @@ Start it with ``streamlit run streamlit_app.py``. Research and teaching only.
 import streamlit as st
 
 from ui.common import mark_routed
-from zoo.runtime.memory import release_free_heap
+from zoo.runtime.memory import release_free_heap, tune_heap
 
+tune_heap()  # big arrays mapped, not left as holes in the heap: see zoo/runtime/memory.py
 st.set_page_config(page_title="MedZoo", page_icon=":material/radiology:", layout="wide")
 mark_routed()
 

@@ -161,6 +161,20 @@ def _fresh_sessions():
     clear_sessions()
 
 
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory):
+    """A real Orthanc with DICOMweb on loopback (authentication on), one per test session."""
+    from benchmarks import orthanc as orthanc_server
+
+    if not orthanc_server.installed():
+        pytest.skip(
+            "Orthanc with its DICOMweb plugin is not installed (Debian packages orthanc and "
+            "orthanc-dicomweb; .ci/run installs them)"
+        )
+    with orthanc_server.running(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server
+
+
 # -- CI: nothing may be skipped for want of a package, a browser or ../shared ----------------
 
 #: Set by .ci/run: every skip fails the run, because there the README's command has installed

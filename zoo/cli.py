@@ -1,5 +1,5 @@
 """``python -m zoo``: list models, predict on files, evaluate on a labelled set, describe a
-scan, import an outside model.
+scan, import an outside model, work with a PACS (search, analyze, store results).
 
 Exit status: 0 on success; 2 on bad input (the reason on stderr). A batch with some
 unreadable files still scores the others, reports each bad one, and exits 2.
@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     from zoo.importing.cli import add_import_command
 
     add_import_command(commands)
+    from zoo.pacs.cli import add_pacs_command
+
+    add_pacs_command(commands)
     return parser
 
 

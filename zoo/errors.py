@@ -42,3 +42,19 @@ class ModelRuntimeError(ZooError):
 class ModelImportError(ZooError, ValueError):
     """A model could not be imported: the file is unsafe, unreadable or unlike an image
     classifier, or what it needs was not given. The zoo is left as it was."""
+
+
+class PacsError(ZooError):
+    """The PACS could not do what was asked; the message never holds credentials."""
+
+
+class PacsUnavailableError(PacsError):
+    """The server cannot be reached or does not answer in time."""
+
+
+class PacsAuthError(PacsError):
+    """The server refused the credentials (401) or the request (403)."""
+
+
+class PacsStoreError(PacsError):
+    """Result objects were not stored; the message says which, if any, were."""

@@ -17,7 +17,7 @@ from ui.batch import (
     read_labels_csv,
     read_zip,
 )
-from ui.pdf import ReportContent, build_report, latin1
+from ui.pdf import ReportContent, build_report
 from ui.report import confidence, operating_points, recommendations, risk_level
 from ui.scans import Upload, find_samples, summary_rows, window_choices
 from ui.widgets import fmt_score
@@ -25,6 +25,7 @@ from zoo.imaging import load_scan
 from zoo.metrics import ThresholdTable
 from zoo.preprocess import Preprocessed, preprocess
 from zoo.registry import Registry
+from zoo.results.pdf_layout import latin1
 from zoo.trust import localization
 from zoo.trust.localization import Box
 

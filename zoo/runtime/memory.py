@@ -7,6 +7,12 @@ short-lived buffers: InceptionV3 +110 MB while loading, +62 MB once handed back)
 Streamlit's script runs, one thread per browser session (eight users at once held 727 MB
 at the peak, ``python -m benchmarks.load_sessions``). On a 1 GB host (Streamlit Community
 Cloud) ``malloc_trim`` after each keeps what the process holds close to what it uses.
+
+Large arrays (a 2k x 2k scan as float32 is 16 MB) are the other half: glibc serves them
+with ``mmap`` (handed back on free) only above a threshold that it raises to the size of
+each such block freed, so after the first few scans they come from the heaps and stay as
+holes between live blocks, which no trim can hand back. :func:`tune_heap` pins the
+threshold at :data:`MMAP_THRESHOLD`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import ctypes
 import os
 
 _trim = None
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc malloc.h)
+#: Blocks from this size up get their own mapping, returned to the system when freed.
+MMAP_THRESHOLD = 1 << 20
 
 
 def rss_mb() -> float:
@@ -36,3 +45,15 @@ def release_free_heap() -> bool:
         except (OSError, AttributeError):  # not glibc: nothing to do
             _trim = False
     return bool(_trim and _trim(0))
+
+
+def tune_heap(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Pin glibc's mmap threshold (see the module docstring); False where not glibc, or
+    where ``MALLOC_MMAP_THRESHOLD_`` is set (the operator's choice stands)."""
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, threshold))

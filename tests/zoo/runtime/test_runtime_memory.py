@@ -4,7 +4,7 @@ import platform
 
 import pytest
 
-from zoo.runtime.memory import release_free_heap, rss_mb
+from zoo.runtime.memory import release_free_heap, rss_mb, tune_heap
 
 
 def rss_kb() -> int:
@@ -34,3 +34,10 @@ def test_is_idempotent_and_cheap_to_call_again():
 
 def test_rss_is_what_proc_reports():
     assert rss_mb() == pytest.approx(rss_kb() / 1024, rel=0.05)
+
+
+def test_the_mmap_threshold_is_pinned_unless_the_operator_set_it(monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert tune_heap() is (platform.libc_ver()[0] == "glibc")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert tune_heap() is False
