@@ -7,7 +7,7 @@ ui.analyze_view.analysis_view of the result, the figures are ui.figures'.
 import pandas as pd
 import streamlit as st
 
-from ui.analyze_view import analysis_view, report_content
+from ui.analyze_view import analysis_view, dicom_results, report_content
 from ui.analyze_widgets import image_row, report_block
 from ui.choice import rank_models, scan_modality
 from ui.common import model_key, page_setup, require_models, user_action
@@ -123,3 +123,19 @@ st.download_button(
     on_click="ignore",
     type="primary",
 )
+if scan.source_format == "dicom":  # results a viewer files beside the scan
+    if images.heatmap is None:
+        st.caption("DICOM results (SR, heatmap, PDF) need the heatmap: compute it above.")
+    else:
+        st.download_button(
+            "Download DICOM results (structured report, heatmap, PDF)",
+            data=lambda: dicom_results(
+                view, upload.data, images.heatmap, images.heatmap_method, build_report(content)
+            ),
+            file_name=f"medzoo-{card.id}-{stem}-dicom.zip",
+            mime="application/zip",
+            icon=":material/folder_zip:",
+            on_click="ignore",
+            help="A Comprehensive SR (TID 1500), a Secondary Capture of the heatmap and this "
+            "report as Encapsulated PDF, filed under the scan's patient and study.",
+        )

@@ -7,14 +7,20 @@ returns the words and figures the page and the PDF render. Nothing here reads a 
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ui.pdf import ReportContent
 from ui.report import Confidence, confidence, recommendations, risk_level
 from ui.stats import ScoredSet, metrics_at
 from ui.trust import ood_caption, ood_sentence, tta_sentence
 from zoo.card import ModelCard
+from zoo.imaging.dicom import read_dataset
+from zoo.results import result_objects, summarize, to_bytes
 from zoo.runtime import Prediction
 
 #: The level of a model imported without a labelled set: no call is made for it.
@@ -191,3 +197,22 @@ def report_content(
         findings=[(row.label, row.probability, row.threshold, row.called) for row in view.findings],
         **figures,
     )
+
+
+#: The files of the DICOM results download, by object (names MedZoo chose, never the upload's).
+DICOM_FILES = ("report-sr.dcm", "heatmap-sc.dcm", "report-pdf.dcm")
+
+
+def dicom_results(
+    view: AnalysisView, dicom: bytes, heatmap: np.ndarray, method: str, pdf: bytes
+) -> bytes:
+    """The view's result as the three DICOM objects (SR, heatmap capture, the PDF report
+    encapsulated) for the uploaded DICOM ``dicom``, in a ZIP held in memory."""
+    source = read_dataset(dicom)
+    summary = summarize(view.prediction, view.card.name, view.label, view.threshold)
+    objects = result_objects(source, summary, heatmap=heatmap, method=method, pdf=pdf)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, dataset in zip(DICOM_FILES, objects.all(), strict=True):
+            archive.writestr(name, to_bytes(dataset))
+    return buffer.getvalue()

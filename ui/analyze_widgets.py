@@ -32,6 +32,8 @@ class Images:
     original: np.ndarray
     processed: np.ndarray
     heatmap: np.ndarray | None
+    #: What the heatmap is: its method and the label it maps (for the DICOM capture).
+    heatmap_method: str | None = None
 
 
 def image_row(view: AnalysisView, scan: Scan, upload: Upload, registry: Registry) -> Images:
@@ -51,7 +53,7 @@ def image_row(view: AnalysisView, scan: Scan, upload: Upload, registry: Registry
         + (", enhanced" if card.preprocessing.enhances else ""),
         width="stretch",
     )
-    heatmap = None
+    heatmap = about = None
     with right:
         slot = st.container()
         map_label = view.label
@@ -68,6 +70,7 @@ def image_row(view: AnalysisView, scan: Scan, upload: Upload, registry: Registry
         if channel is None:
             channel, method = occlusion_channel(view, upload, registry, slot)
         if channel is not None:
+            about = method or f"Grad-CAM activation map for '{map_label}'"
             heatmap = overlay(scan.pixels, channel, prediction.preprocessed, size, alpha=alpha)
             if boxes:
                 heatmap = draw_boxes(heatmap, boxes, display_scale)
@@ -81,7 +84,7 @@ def image_row(view: AnalysisView, scan: Scan, upload: Upload, registry: Registry
             caveat = heatmap_caveat(card)
             if caveat:
                 slot.caption(caveat)
-    return Images(original, processed, heatmap)
+    return Images(original, processed, heatmap, about)
 
 
 def occlusion_channel(

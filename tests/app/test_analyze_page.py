@@ -53,6 +53,9 @@ def test_sensitivity_control_moves_the_threshold(open_page):
         thresholds.append(float(metric(at, "Threshold")))
     assert thresholds[0] > thresholds[1]  # to the right: lower threshold, more sensitive
     assert "validation set" in texts(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download the PDF report" in labels  # an image file: no DICOM objects to file
+    assert not any("DICOM" in label for label in labels)
 
 
 def test_threshold_by_hand_sets_the_risk_level(open_page):
@@ -100,6 +103,9 @@ def test_ct_dicom_window_presets_and_no_patient_identifiers(open_page):
     assert "CompressedSamples" not in page  # PatientName of CT_small.dcm
     # a CT scan for a CR model: allowed, with a warning
     assert "outside its intended use" in page
+    # a DICOM upload offers its result as DICOM objects too; an image file does not
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download DICOM results (structured report, heatmap, PDF)" in labels
 
 
 def test_multiframe_dicom_has_a_frame_picker(open_page):

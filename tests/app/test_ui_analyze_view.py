@@ -1,6 +1,7 @@
 """ui.analyze_view: the Analyze report as a pure function of the result (no Streamlit)."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,3 +98,39 @@ def test_an_unevaluated_model_gets_no_call_only_its_score(binary):
     assert view.level == "Not evaluated" and view.at is None
     assert view.advice == [UNEVALUATED_ADVICE]
     assert view.score == prediction.probabilities["abnormal"]
+
+
+def test_a_dicom_upload_gets_its_result_as_three_dicom_objects_of_its_study():
+    import io
+    import zipfile
+
+    import pydicom
+
+    from ui.analyze_view import DICOM_FILES, dicom_results
+
+    root = Path(__file__).resolve().parents[2]
+    data = (root / "zoo" / "samples" / "cxr_cr_chest.dcm").read_bytes()
+    registry = Registry(root / "zoo" / "models")
+    card = registry.card("inceptionv3-cxr-mass")
+    scan = load_scan(data, filename="cr.dcm")
+    (prediction,) = predict(card.id, [scan], registry=registry, keep_preprocessed=True)
+    threshold = 0.25  # the user's own, not the card's: the objects must say this one
+    view = analysis_view(card, prediction, "mass", threshold, "custom", None, model_fits=True)
+    heatmap = np.zeros((32, 32, 3), np.uint8)
+    pdf_bytes = b"%PDF-1.4 test"
+    archive = zipfile.ZipFile(io.BytesIO(dicom_results(view, data, heatmap, "Grad-CAM", pdf_bytes)))
+    assert archive.namelist() == list(DICOM_FILES)
+    sr, sc, doc = (pydicom.dcmread(io.BytesIO(archive.read(name))) for name in DICOM_FILES)
+    source = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    assert {ds.StudyInstanceUID for ds in (sr, sc, doc)} == {source.StudyInstanceUID}
+    assert (sr.Modality, doc.Modality) == ("SR", "DOC")
+    assert doc.EncapsulatedDocument[: doc.EncapsulatedDocumentLength] == pdf_bytes
+    measured = {
+        str(item.ConceptNameCodeSequence[0].CodeMeaning): float(value.NumericValue)
+        for group in sr.ContentSequence
+        for sub in group.get("ContentSequence", [])
+        for item in sub.get("ContentSequence", [])
+        for value in item.get("MeasuredValueSequence", [])
+    }
+    assert measured["Decision threshold for mass"] == threshold
+    assert measured["Probability of mass"] == pytest.approx(prediction.probabilities["mass"], abs=1e-6)
