@@ -22,6 +22,7 @@ navigation = st.navigation(
         st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
         st.Page("pages/model_zoo.py", title="Model zoo", icon=":material/pets:"),
         st.Page("pages/add_model.py", title="Add a model", icon=":material/upload_file:"),
+        st.Page("pages/pacs.py", title="PACS", icon=":material/lan:"),
     ]
 )
 # Each page puts the research-only disclaimer in the sidebar (ui.common.page_setup).

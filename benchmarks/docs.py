@@ -78,7 +78,7 @@ def models_page(models_dir: Path) -> str:
 def performance_page(data_dir: Path) -> str:
     """``docs/performance.md``: the memory walk and the models' latency, from
     ``memory_walk.json`` and ``zoo_models.json`` when present."""
-    sections = [*_walk(data_dir), *_models(data_dir), *_imports(data_dir)]
+    sections = [*_walk(data_dir), *_models(data_dir), *_imports(data_dir), *_pacs(data_dir)]
     return "\n".join([GENERATED, "# Performance", "", *sections])
 
 
@@ -132,6 +132,25 @@ def _imports(data_dir: Path) -> list[str]:
             "every map.",
             "",
         ),
+    )
+
+
+def _pacs(data_dir: Path) -> list[str]:
+    from benchmarks.pacs_bench import tables
+
+    return _section(
+        data_dir,
+        "pacs_bench",
+        "From a PACS search to stored results",
+        lambda payload: (
+            "`python -m benchmarks.pacs_bench`: a chest CR study (one 1955 x 1841 film from "
+            "pydicom-data) in a real Orthanc with DICOMweb on loopback; per run, the QIDO "
+            "search, listing its images, WADO retrieve, the model and its heatmap, the three "
+            "result objects (SR, Secondary Capture, Encapsulated PDF) and one STOW-RS request "
+            "storing them (what `python -m zoo pacs analyze --store` does). Medians after a "
+            f"first run that loads the model. Measured on {payload['machine']}."
+        ),
+        tables,
     )
 
 

@@ -74,6 +74,11 @@ def go(tab, url: str, path: str) -> None:
 
 
 def pick_model(tab, model_id: str) -> None:
+    # a rerun can leave the previous scan's picker on the page for a moment
+    tab.wait_for_function(
+        "() => document.querySelectorAll('input[aria-label=\"Model\"]').length === 1",
+        timeout=WAIT_MS,
+    )
     tab.get_by_role("combobox", name="Model").click()
     tab.get_by_role("option", name=re.compile(re.escape(f"({model_id},"))).first.click()
     settle(tab)

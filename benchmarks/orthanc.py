@@ -86,3 +86,37 @@ def running(folder: Path, *, password: str = "test-only-secret") -> Iterator[Ort
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def main() -> None:
+    """``python -m benchmarks.orthanc [FILE.dcm ...]``: a throwaway PACS to try MedZoo on,
+    with the files given stored into it; prints the settings to export, stops on Ctrl-C."""
+    import argparse
+    import tempfile
+
+    import pydicom
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(":", 1)[0])
+    parser.add_argument("files", nargs="*", type=Path, help="DICOM files to store into it")
+    args = parser.parse_args()
+    if not installed():
+        raise SystemExit("needs Debian's orthanc and orthanc-dicomweb (apt-get install ...)")
+    from zoo.pacs import PacsClient, PacsSettings
+
+    with tempfile.TemporaryDirectory() as folder, running(Path(folder)) as server:
+        client = PacsClient(PacsSettings(server.dicomweb, server.user, server.password))
+        if args.files:
+            stored = [uid for path in args.files for uid in client.store([pydicom.dcmread(path)])]
+            print(f"stored {len(stored)} instances")
+        print(f"export MEDZOO_PACS_URL={server.dicomweb}")
+        print(f"export MEDZOO_PACS_USER={server.user} MEDZOO_PACS_PASSWORD={server.password}")
+        print("(a throwaway server: its storage goes when you press Ctrl-C)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -133,4 +133,6 @@ def test_a_dicom_upload_gets_its_result_as_three_dicom_objects_of_its_study():
         for value in item.get("MeasuredValueSequence", [])
     }
     assert measured["Decision threshold for mass"] == threshold
-    assert measured["Probability of mass"] == pytest.approx(prediction.probabilities["mass"], abs=1e-6)
+    assert measured["Probability of mass"] == pytest.approx(
+        prediction.probabilities["mass"], abs=1e-6
+    )
