@@ -78,7 +78,13 @@ def models_page(models_dir: Path) -> str:
 def performance_page(data_dir: Path) -> str:
     """``docs/performance.md``: the memory walk and the models' latency, from
     ``memory_walk.json`` and ``zoo_models.json`` when present."""
-    sections = [*_walk(data_dir), *_models(data_dir), *_imports(data_dir), *_pacs(data_dir)]
+    sections = [
+        *_walk(data_dir),
+        *_models(data_dir),
+        *_imports(data_dir),
+        *_pacs(data_dir),
+        *_scoring(data_dir),
+    ]
     return "\n".join([GENERATED, "# Performance", "", *sections])
 
 
@@ -149,6 +155,25 @@ def _pacs(data_dir: Path) -> list[str]:
             "result objects (SR, Secondary Capture, Encapsulated PDF) and one STOW-RS request "
             "storing them (what `python -m zoo pacs analyze --store` does). Medians after a "
             f"first run that loads the model. Measured on {payload['machine']}."
+        ),
+        tables,
+    )
+
+
+def _scoring(data_dir: Path) -> list[str]:
+    from benchmarks.score_bench import tables
+
+    return _section(
+        data_dir,
+        "score_bench",
+        "Scoring archives: local engine and Ray Data",
+        lambda payload: (
+            f"`python -m benchmarks.score_bench`: {payload['images']} NIH chest films "
+            f"(1024 x 1024 JPEG) through `{payload['model']}` (224 px) into Parquet, batches "
+            f"of {payload['batch_size']}: the local engine with one ONNX Runtime thread and "
+            "with all cores, then Ray Data on a local cluster with one and two actors (one "
+            "thread each; cluster start reported apart). Measured on "
+            f"{payload['machine']}."
         ),
         tables,
     )

@@ -9,7 +9,7 @@ from ui.batch import (
     MAX_RATIO,
     MAX_TOTAL_BYTES,
 )
-from ui.batch_view import run_batch, scores_section
+from ui.batch_view import open_results, run_batch, scores_section
 from ui.common import model_label, page_setup, require_models
 from ui.imported import session_zoo
 from ui.stats import target_label
@@ -58,6 +58,19 @@ with right:
 
 if go:
     run_batch(zoo, uploads, labels_file, chosen)
+
+with st.expander("Or open a results file of `python -m zoo score` (an archive scored elsewhere)"):
+    results = st.file_uploader(
+        "Results: the Parquet file(s) of the output folder",
+        type=["parquet"],
+        accept_multiple_files=True,
+        key="batch_results",
+    )
+    labels_column = st.text_input(
+        "Column of true labels (empty: none)", "label", key="batch_results_labels"
+    )
+    if st.button("Open the results", disabled=not results, key="batch_results_go"):
+        open_results(zoo, results, labels_column.strip() or None)
 
 batch = state.batch()
 if batch is None:

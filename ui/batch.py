@@ -385,3 +385,47 @@ def _multilabel_set(
         return None, notes
     truth = np.stack([row for (row, _), keep in zip(parsed, known, strict=True) if keep])
     return _scored(model_id, card, ok[known], truth), notes
+
+
+#: A results file opened on the Batch page (``python -m zoo score``'s Parquet) at most.
+MAX_RESULTS_BYTES = 200 * 1024 * 1024
+#: The columns of a results file that are MedZoo's (the rest were carried from a manifest).
+RESULT_COLUMNS = (
+    "path", "model", "model_version", "model_sha256", "predicted", "score", "threshold",
+    "decision", "ood_score", "ood_flagged", "error", "embedding",
+)  # fmt: skip
+
+
+def results_frame(files: Sequence[tuple[str, bytes]], labels_column: str | None) -> pd.DataFrame:
+    """The part files of a ``python -m zoo score`` output (Parquet, read in memory) as the
+    Batch page's scores: ``path`` names the file, ``labels_column`` (if any) holds the
+    truth, the carried columns become metadata to slice by. Raises BatchInputError."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if sum(len(data) for _, data in files) > MAX_RESULTS_BYTES:
+        raise BatchInputError(f"The results are larger than {MAX_RESULTS_BYTES // 2**20} MB.")
+    tables = []
+    for name, data in files:
+        try:
+            table = pq.read_table(io.BytesIO(data))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise BatchInputError(f"{name} is not a Parquet file of results ({exc}).") from exc
+        tables.append(table.drop_columns([c for c in ("embedding",) if c in table.column_names]))
+    try:
+        frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise BatchInputError(f"These parts do not belong to one results file ({exc}).") from exc
+    missing = [c for c in ("path", "model", "error") if c not in frame]
+    if missing:
+        raise BatchInputError(f"The results lack the columns {missing}: not zoo score's output.")
+    if labels_column and labels_column not in frame:
+        raise BatchInputError(f"The results have no column {labels_column!r}.")
+    carried = [
+        c for c in frame.columns
+        if c not in RESULT_COLUMNS and not c.startswith("p_") and c != labels_column
+    ]  # fmt: skip
+    out = frame.rename(columns={"path": "file", **{c: f"{META}{c}" for c in carried}})
+    out["true_label"] = frame[labels_column].astype(object) if labels_column else None
+    out["error"] = out["error"].astype(object).where(out["error"].notna(), None)
+    return out

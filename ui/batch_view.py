@@ -14,6 +14,7 @@ from ui.batch import (
     labelled_sets,
     read_labels_csv,
     read_labels_metadata,
+    results_frame,
     score_files,
 )
 from ui.common import user_action
@@ -49,6 +50,21 @@ def run_batch(zoo: Registry, uploads: list, labels_file: Any, chosen: list[Model
     sets, notes = labelled_sets(frame, zoo)
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:12]
     set_batch(BatchResult(frame, sets, tuple(notes), digest))
+
+
+def open_results(zoo: Registry, uploads: list, labels_column: str | None) -> None:
+    """A results file scored elsewhere, as this session's batch: the same tables and
+    analyses as a batch scored here (models not in this zoo are said and left out)."""
+    with user_action("The results file could not be read"):
+        files = [(upload.name, upload.getvalue()) for upload in uploads]
+        frame = results_frame(files, labels_column)
+    unknown = sorted(set(frame["model"]) - set(zoo.ids()))
+    frame = frame[frame["model"].isin(zoo.ids())]
+    sets, notes = labelled_sets(frame, zoo) if labels_column else ({}, [])
+    if unknown:
+        notes.insert(0, f"Models not in this zoo, left out: {', '.join(map(str, unknown))}.")
+    digest = hashlib.sha256(b"".join(data for _, data in files)).hexdigest()[:12]
+    set_batch(BatchResult(frame.reset_index(drop=True), sets, tuple(notes), digest))
 
 
 def scores_section(frame: pd.DataFrame) -> None:

@@ -53,11 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     predicting.add_argument("files", nargs="+", type=Path)
     predicting.set_defaults(handler=_predict)
 
-    evaluating = commands.add_parser("evaluate", help="metrics on a labelled set")
-    evaluating.add_argument("--model", required=True)
-    evaluating.add_argument(
-        "--labels", required=True, type=Path, help="CSV with columns path,label"
+    evaluating = commands.add_parser(
+        "evaluate", help="metrics on a labelled set, or from a results file of zoo score"
     )
+    evaluating.add_argument("--model", help="the model to run on --labels' files")
+    evaluating.add_argument("--labels", type=Path, help="CSV with columns path,label")
+    evaluating.add_argument(
+        "--scores", type=Path, help="a results file (or folder) of python -m zoo score"
+    )
+    evaluating.add_argument(
+        "--labels-column", default="label", help="with --scores: the column of true labels"
+    )
+    evaluating.add_argument("--by", help="with --scores: slice each model's figures by this")
     evaluating.add_argument("--out", type=Path, help="write per-file scores to this CSV")
     evaluating.add_argument("--threshold", type=float, help="override the card's threshold")
     evaluating.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -74,8 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_import_command(commands)
     from zoo.pacs.cli import add_pacs_command
+    from zoo.scoring.cli import add_score_command
 
     add_pacs_command(commands)
+    add_score_command(commands)
     return parser
 
 
@@ -194,6 +203,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     from zoo.evaluation import evaluate
     from zoo.labels import label_row
 
+    if args.scores is not None:
+        return _evaluate_scores(args)
+    if args.model is None or args.labels is None:
+        raise ScanError("give --model and --labels, or --scores (a results file)")
+
     rows = _read_label_csv(args.labels)
     label_of = {args.labels.parent / path: label for path, label in rows}
     registry = _registry(args)
@@ -228,6 +242,26 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"{card.id} on {len(scored)} scans ({len(failed)} unreadable)")
         _print_table(["metric", "value", "95% CI"], _report_rows(report))
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _evaluate_scores(args: argparse.Namespace) -> int:
+    from zoo.scoring.evaluate import evaluate_results
+
+    report = evaluate_results(args.scores, _registry(args), args.labels_column, args.by)
+    if args.json:
+        print(json.dumps(report))
+        return EXIT_OK
+    for model_id, entry in report["models"].items():
+        print(f"{model_id} on {entry['n']} labelled files ({entry['left_out']} left out)")
+        if "metrics" in entry:
+            _print_table(["metric", "value", "95% CI"], _report_rows(entry))
+    for test in report["comparisons"]:
+        print(
+            f"paired DeLong, '{test['label']}': {test['model_a']} {test['auc_a']:.3f} vs "
+            f"{test['model_b']} {test['auc_b']:.3f} on {test['cases']} files, "
+            f"p = {test['p_value']:.4f}"
+        )
+    return EXIT_OK
 
 
 def _read_label_csv(path: Path) -> list[tuple[str, str]]:

@@ -133,3 +133,38 @@ def test_bad_labels_csv(open_page):
     ok(at.run())
     score(at)
     assert at.error and "'path' and 'label'" in at.error[0].value
+
+
+def test_a_results_file_scored_elsewhere_opens_with_the_same_analyses(open_page, zoo_dir, tmp_path):
+    """``python -m zoo score``'s parts uploaded: scores, metrics by the card's own functions,
+    the comparison of the two models, and the carried column to slice by."""
+    import numpy as np
+
+    from zoo.scoring.engines import score_local
+    from zoo.scoring.inputs import InputItem
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    items = []
+    for i in range(24):
+        path = folder / f"case{i}.png"
+        path.write_bytes(png_bytes(seed=i))
+        label = "abnormal" if rng.random() < 0.5 else "normal"
+        items.append(InputItem(str(path), {"label": label, "site": "AB"[i % 2]}))
+    out = tmp_path / "results"
+    score_local(items, ["binary-test", "multi-test"], out, Registry(zoo_dir), batch_size=10)
+    parts = sorted(out.glob("*.parquet"))
+    assert len(parts) == 3
+
+    at = open_page("batch")
+    at.file_uploader(key="batch_results").set_value(
+        [(p.name, p.read_bytes(), "application/octet-stream") for p in parts]
+    )
+    at.run()
+    at.button(key="batch_results_go").click()
+    ok(at.run())
+    page = texts(at)
+    assert "24 file(s) × 2 model(s): 48 score(s), 0 failure(s)." in page
+    assert "Metrics on your data" in page and "Compare the models on your data" in page
+    assert "DeLong" in page

@@ -69,7 +69,10 @@ def session_options(*, fold_weights: bool = False) -> ort.SessionOptions:
     ``dequantize_weights_at_load``).
     """
     options = ort.SessionOptions()
-    options.intra_op_num_threads = available_cpus()
+    # one thread per process where a scoring engine runs a process per core
+    options.intra_op_num_threads = int(
+        _env_number("MEDZOO_INTRA_OP_THREADS", available_cpus(), least=1, kind=int)
+    )
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
