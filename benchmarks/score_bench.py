@@ -60,8 +60,10 @@ class PeakRss:
                     status = Path(f"/proc/{pid_file.stem}/status").read_text()
                 except OSError:
                     continue
-                rss = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS"))
-                self.peaks[pid_file.stem] = max(self.peaks.get(pid_file.stem, 0), rss / 1024)
+                lines = [x for x in status.splitlines() if x.startswith("VmRSS")]
+                if lines:  # a process that is ending has none
+                    rss = int(lines[0].split()[1]) / 1024
+                    self.peaks[pid_file.stem] = max(self.peaks.get(pid_file.stem, 0), rss)
             time.sleep(0.2)
 
 
@@ -153,8 +155,8 @@ def tables(payload: dict) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=400)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
     payload = run(args.images, args.batch_size)

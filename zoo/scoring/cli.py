@@ -20,7 +20,9 @@ def add_score_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", choices=("local", "ray"), default="local")
     parser.add_argument("--address", help="an existing Ray cluster (default: a local one)")
     parser.add_argument("--workers", type=int, default=2, help="Ray actors (one CPU each)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="files per batch (and per output part)"
+    )
     parser.add_argument("--embeddings", action="store_true", help="add each file's embedding")
     parser.set_defaults(handler=_score)
 

@@ -55,7 +55,7 @@ def score_local(
     out: Path,
     registry: Registry,
     *,
-    batch_size: int = 16,
+    batch_size: int = 64,
     embeddings: bool = False,
     progress: Progress | None = None,
 ) -> RunSummary:
@@ -117,7 +117,7 @@ def score_ray(
     *,
     address: str | None = None,
     workers: int = 2,
-    batch_size: int = 16,
+    batch_size: int = 64,
     embeddings: bool = False,
     pid_dir: str | None = None,
 ) -> RunSummary:
@@ -144,6 +144,9 @@ def score_ray(
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False
         records = [{"path": item.path, **item.carried} for item in todo]
+        # pairs done of the files still to do (a model added to a run): small, usually none
+        done = done_keys(out)
+        already = {(i.path, m) for i in todo for m in model_ids if (i.path, m) in done}
         dataset = ray.data.from_items(records, override_num_blocks=max(1, len(todo) // batch_size))
         scored = dataset.map_batches(
             ScoreActor,
@@ -151,15 +154,15 @@ def score_ray(
                 "models_dir": str(registry.root),
                 "model_ids": list(model_ids),
                 "embeddings": embeddings,
-                "done": done_keys(out),
+                "done": already,
                 "pid_dir": pid_dir,
             },
             batch_size=batch_size,
             batch_format="pandas",
+            # Ray Data restarts a dead actor and retries its batch by default (max_restarts
+            # and max_task_retries -1): no row lost or doubled, as the tests check
             concurrency=workers,
             num_cpus=1,
-            max_restarts=-1,
-            max_task_retries=-1,
             runtime_env={"env_vars": {"MEDZOO_INTRA_OP_THREADS": "1"}},
         )
         out.mkdir(parents=True, exist_ok=True)
