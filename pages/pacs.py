@@ -60,6 +60,18 @@ fit = right.selectbox(
     format_func=lambda f: ("" if f.fits else "⚠ ") + model_label(f.entry),
     key="pacs_model",
 )
+with st.expander(f"Or score every image of the {len(studies)} studies found on the Batch page"):
+    st.caption(
+        "Each image through the chosen model, as the Batch page scores uploads (at most its "
+        "limit of files); open Batch afterwards for the scores, and add labels there."
+    )
+    if st.button("Score them all", key="pacs_batch"):
+        with (
+            user_action("The studies could not be scored"),
+            st.spinner("Retrieving and scoring every image…"),
+        ):
+            count = pacs.score_on_batch(client, studies, [fit.id], zoo)
+        st.success(f"Scored {count} images: see the Batch page.")
 if st.button("Analyze the study", key="pacs_analyze"):
     with user_action(f"{fit.entry.card.name} could not analyze the study"):
         with st.spinner("Retrieving and analyzing the study's images…"):

@@ -8,6 +8,7 @@ description) is shown as plain text only.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import zipfile
@@ -17,9 +18,12 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from ui.batch import MAX_FILES, BatchFile, score_files
+from ui.state import BatchResult, set_batch
 from zoo.errors import PacsError
-from zoo.pacs import PacsSettings, StudySummary
+from zoo.pacs import PacsClient, PacsSettings, StudySummary
 from zoo.pacs.analyze import StudyAnalysis
+from zoo.registry import Registry
 from zoo.results import to_bytes
 
 _STUDIES = "pacs_studies"
@@ -90,3 +94,22 @@ def objects_zip(result: StudyAnalysis) -> bytes:
             for kind, dataset in zip(OBJECT_FILES, image.objects.all(), strict=True):
                 archive.writestr(f"image{number:03d}-{kind}.dcm", to_bytes(dataset))
     return buffer.getvalue()
+
+
+def score_on_batch(
+    client: PacsClient, studies: list[StudySummary], model_ids: list[str], registry: Registry
+) -> int:
+    """Every image of ``studies`` (at most the Batch page's limit) scored by ``model_ids``
+    through the Batch page's path, into this session's batch (Batch, Compare and Metrics
+    show it); returns how many images were scored. Images are held in memory only."""
+    refs, notes = client.images_of([s.study_uid for s in studies], most=MAX_FILES)
+    files = []
+    for ref in refs:
+        # named by UIDs: study/instance, never by anything a user typed
+        files.append(
+            BatchFile(f"{ref.study_uid}/{ref.sop_uid}.dcm", to_bytes(client.retrieve(ref)))
+        )
+    frame = score_files(files, model_ids, registry)
+    digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:12]
+    set_batch(BatchResult(frame, {}, tuple(notes), digest))
+    return len(files)

@@ -72,3 +72,25 @@ def test_search_analyze_and_store_a_study(open_page, pacs_env, monkeypatch):
     at.button(key="pacs_store").click()
     ok(at.run())
     assert "Stored 3 result objects in the PACS." in [s.value for s in at.success]
+
+
+def test_a_searchs_studies_go_through_the_batch_path(open_page, pacs_env, monkeypatch):
+    monkeypatch.setenv("MEDZOO_MODELS_DIR", str(ROOT / "zoo" / "models"))
+    film = a_cr_study(pacs_env)
+    at = open_page("pacs")
+    at.text_input(key="pacs_patient").set_value(str(film.PatientID))
+    at.button[0].click()
+    ok(at.run())
+    model = at.selectbox(key="pacs_model")
+    model.select_index(next(i for i, o in enumerate(model.options) if "(multiclass-cxr," in o))
+    ok(at.run())
+    at.button(key="pacs_batch").click()
+    ok(at.run())
+    (done,) = [s.value for s in at.success]
+    count = int(done.split()[1])
+    assert count >= 1
+    at.switch_page("pages/batch.py").run()
+    ok(at)
+    page = texts(at)
+    assert f"{count} file(s) × 1 model(s)" in page
+    assert str(film.PatientID) not in page  # files are named by UIDs

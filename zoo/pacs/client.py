@@ -193,6 +193,26 @@ class PacsClient:
             )
         return refs
 
+    def images_of(
+        self, study_uids: Sequence[str], *, most: int
+    ) -> tuple[list[InstanceRef], list[str]]:
+        """The image instances of several studies (a search's results), at most ``most`` in
+        all; and a note per study left out (no image, or past the limit)."""
+        refs: list[InstanceRef] = []
+        notes: list[str] = []
+        for study_uid in study_uids:
+            room = most - len(refs)
+            if room <= 0:
+                notes.append(f"{study_uid}: left out (more than {most} images in all)")
+                continue
+            try:
+                refs += self.image_instances(study_uid, most=room)
+            except PacsUnavailableError:
+                raise
+            except PacsError as exc:
+                notes.append(f"{study_uid}: {exc}")
+        return refs, notes
+
     # -- WADO-RS -------------------------------------------------------------------------
 
     def retrieve(self, ref: InstanceRef) -> Dataset:
