@@ -27,6 +27,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--smoke", action="store_true", help="one epoch on tiny synthetic data")
     train.add_argument("--no-search", action="store_true", help="skip the hyperparameter search")
     train.add_argument("--runs", type=Path, default=Path("runs"))
+    train.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multiworker"),
+        default="default",
+        help="tf.distribute: mirrored = every GPU here; multiworker = the machines in TF_CONFIG",
+    )
+    train.add_argument(
+        "--stream",
+        type=Path,
+        dest="stream_dir",
+        help="write the preprocessed inputs here as TFRecord shards and stream them "
+        "(for sets too large for memory, such as ChestX-ray14)",
+    )
     export = commands.add_parser("export", help="export a run folder into the zoo")
     export.add_argument("run_dir", type=Path)
     export.add_argument("--to", required=True, type=Path, dest="target")
@@ -89,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
             smoke=args.smoke,
             runs_dir=args.runs,
             search=not args.no_search,
+            strategy=args.strategy,
+            stream_dir=args.stream_dir,
         )
         print(f"trained {args.recipe} in {time.perf_counter() - started:.0f} s → {run_dir}")
         return 0

@@ -23,6 +23,8 @@ import numpy as np
 
 from training import data as loaders
 from training.data import LabelledSet, Split, group_split, load_arrays, save_split
+from training.data.shards import StreamedData, stream
+from training.data.splits import SplitTargets
 from training.recipe import TrainingRecipe
 from training.synthetic import LABELS as SYNTHETIC_LABELS
 from training.synthetic import write_dataset
@@ -31,23 +33,41 @@ CACHE_DIR = Path("cache")
 
 
 @dataclass
-class PreparedData:
+class PreparedData(SplitTargets):
     labelled: LabelledSet
     inputs: np.ndarray
     y: np.ndarray
     split: Split
     class_names: tuple[str, ...]
 
-    def targets(self, binary: bool) -> np.ndarray:
-        if binary:
-            return self.y.astype(np.float32)[:, None]
-        return np.eye(len(self.class_names), dtype=np.float32)[self.y]
+    def datasets(
+        self,
+        recipe: TrainingRecipe,
+        batch_size: int,
+        train_index: np.ndarray | None = None,
+        validation_index: np.ndarray | None = None,
+        *,
+        replicas: int = 1,
+    ) -> tuple[Any, Any]:
+        """The training and validation ``tf.data`` pipelines (the split's, unless given)."""
+        from training.fit import array_dataset
 
-    def class_weights(self, index: np.ndarray) -> dict[int, float]:
-        """Balanced weights n / (k · count) from the training side only."""
-        counts = np.bincount(self.y[index], minlength=len(self.class_names)).astype(float)
-        weights = len(index) / (len(self.class_names) * np.maximum(counts, 1))
-        return {i: float(w) for i, w in enumerate(weights)}
+        train_index = self.split.train if train_index is None else train_index
+        validation_index = self.split.validation if validation_index is None else validation_index
+        targets = self.targets(recipe.task == "binary")
+        return (
+            array_dataset(
+                self.inputs[train_index], targets[train_index], batch_size, recipe, training=True
+            ),
+            array_dataset(
+                self.inputs[validation_index],
+                targets[validation_index],
+                batch_size,
+                recipe,
+                training=False,
+                replicas=replicas,
+            ),
+        )
 
 
 def prepare(
@@ -56,7 +76,10 @@ def prepare(
     data_dir: str | Path | None = None,
     smoke: bool = False,
     run_dir: Path,
-) -> PreparedData:
+    stream_dir: Path | None = None,
+) -> PreparedData | StreamedData:
+    """The recipe's data, split by group: inputs in memory (the cache), or with
+    ``stream_dir`` written there as shards and streamed (:mod:`training.data.shards`)."""
     if recipe.data["source"] == "split_folders" and not smoke:
         labelled, split = _user_split(recipe, data_dir)
     else:
@@ -65,9 +88,11 @@ def prepare(
         split_options.setdefault("seed", recipe.seed)
         split = group_split(labelled, **split_options)
     save_split(split, labelled, run_dir / "split.csv")
-    inputs = load_arrays(labelled, recipe.preprocessing, cache_dir=CACHE_DIR)
     index = {label: i for i, label in enumerate(recipe.labels)}
     y = np.array([index[label] for label in labelled.labels], dtype=np.int64)
+    if stream_dir is not None:
+        return stream(labelled, y, split, recipe, Path(stream_dir) / recipe.id)
+    inputs = load_arrays(labelled, recipe.preprocessing, cache_dir=CACHE_DIR)
     return PreparedData(labelled, inputs, y, split, recipe.labels)
 
 
@@ -182,7 +207,7 @@ def _user(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
         return loaders.load_csv(path, group_column=spec.get("group_column"))
     if source == "nih":
         return loaders.load_nih_data_entry(
-            path / "Data_Entry_2017.csv",
+            loaders.nih_data_entry(path),
             path,
             positive_finding=spec.get("finding", "Mass"),
             missing="drop",

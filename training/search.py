@@ -39,7 +39,7 @@ def run_search(recipe: TrainingRecipe, data: PreparedData) -> tuple[dict[str, An
     )
 
     def objective(trial: optuna.Trial) -> float:
-        from training.train import fit
+        from training.fit import fit
 
         params = {name: _suggest(trial, name, bounds) for name, bounds in space.items()}
         scores = []

@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
-import tensorflow as tf
 
-from training.architectures import build
-from training.datasets import PreparedData, prepare
-from training.recipe import Augmentation, TrainingRecipe
+from training.datasets import prepare
+from training.fit import distribution_strategy, fit
+from training.recipe import TrainingRecipe
 
 RUNS_DIR = Path("runs")
 
@@ -39,8 +37,14 @@ def train(
     runs_dir: str | Path = RUNS_DIR,
     search: bool = True,
     verbose: int = 1,
+    strategy: str = "default",
+    stream_dir: str | Path | None = None,
 ) -> Path:
-    """Train ``recipe`` and return its run folder."""
+    """Train ``recipe`` and return its run folder. ``strategy`` names the
+    ``tf.distribute`` strategy (``mirrored``: every GPU of this machine; ``multiworker``:
+    the machines of ``TF_CONFIG``); with ``stream_dir`` the inputs are written there as
+    shards once and streamed, not held in memory (no search then: its folds re-split the
+    training side in memory)."""
     if smoke:
         recipe = smoke_recipe(recipe)
     if epochs is not None:
@@ -50,10 +54,16 @@ def train(
     keras.utils.set_random_seed(recipe.seed)
     run_dir = Path(runs_dir) / recipe.id
     run_dir.mkdir(parents=True, exist_ok=True)
-    data = prepare(recipe, data_dir=data_dir, smoke=smoke, run_dir=run_dir)
+    data = prepare(
+        recipe,
+        data_dir=data_dir,
+        smoke=smoke,
+        run_dir=run_dir,
+        stream_dir=None if stream_dir is None else Path(stream_dir),
+    )
 
     params = dict(recipe.search.get("fixed", {}))
-    if search and recipe.search.get("trials") and not smoke:
+    if search and recipe.search.get("trials") and not smoke and stream_dir is None:
         from training.search import run_search
 
         best, trials = run_search(recipe, data)
@@ -62,7 +72,13 @@ def train(
 
     init_weights = pretrained_weights(recipe, runs_dir=Path(runs_dir), smoke=smoke, verbose=verbose)
     model, history = fit(
-        recipe, data, params, run_dir=run_dir, init_weights=init_weights, verbose=verbose
+        recipe,
+        data,
+        params,
+        run_dir=run_dir,
+        init_weights=init_weights,
+        verbose=verbose,
+        strategy=distribution_strategy(strategy),
     )
     model.save(run_dir / "model.keras")
     (run_dir / "history.json").write_text(json.dumps(history, indent=2))
@@ -86,165 +102,6 @@ def pretrained_weights(
         print(f"{recipe.id} starts from {source_recipe.id}, not trained yet: training it first")
         train(source_recipe, runs_dir=runs_dir, verbose=verbose)
     return path
-
-
-def fit(
-    recipe: TrainingRecipe,
-    data: PreparedData,
-    params: dict[str, Any],
-    *,
-    run_dir: Path | None = None,
-    train_index: np.ndarray | None = None,
-    validation_index: np.ndarray | None = None,
-    init_weights: Path | None = None,
-    verbose: int = 1,
-) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Fit one model; ``params`` override architecture options and the learning rate.
-
-    ``init_weights`` (a ``model.keras`` of the same architecture and output size) warm
-    starts the model instead of a random initialisation.
-    """
-    keras.utils.set_random_seed(recipe.seed)
-    train_index = data.split.train if train_index is None else train_index
-    validation_index = data.split.validation if validation_index is None else validation_index
-    options = dict(recipe.architecture.get("options", {}))
-    options.update({k: v for k, v in params.items() if k != "learning_rate"})
-    if recipe.architecture.get("weights") is not None:
-        options["weights"] = recipe.architecture["weights"]
-    model = build(recipe.architecture["name"], recipe.input_shape, len(recipe.labels), **options)
-    if init_weights is not None:
-        model.load_weights(init_weights)
-    opt = recipe.optimisation
-    learning_rate = float(params.get("learning_rate", opt.learning_rate))
-    binary = recipe.task == "binary"
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="binary_crossentropy" if binary else "categorical_crossentropy",
-        metrics=[
-            keras.metrics.BinaryAccuracy(name="accuracy")
-            if binary
-            else keras.metrics.CategoricalAccuracy(name="accuracy"),
-            keras.metrics.AUC(name="auc"),
-            keras.metrics.Precision(name="precision"),
-            keras.metrics.Recall(name="recall"),
-        ],
-    )
-    targets = data.targets(binary)
-    train_ds = _dataset(
-        data.inputs[train_index], targets[train_index], opt.batch_size, recipe, training=True
-    )
-    validation_ds = _dataset(
-        data.inputs[validation_index],
-        targets[validation_index],
-        opt.batch_size,
-        recipe,
-        training=False,
-    )
-    callbacks = [
-        keras.callbacks.LearningRateScheduler(_warmup(learning_rate, opt.warmup_epochs)),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_auc", mode="max", factor=0.5, patience=opt.reduce_lr_patience, min_lr=1e-6
-        ),
-        keras.callbacks.EarlyStopping(
-            monitor="val_auc", mode="max", patience=opt.patience, restore_best_weights=True
-        ),
-    ]
-    if run_dir is not None:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-    class_weight = data.class_weights(train_index) if opt.class_weights else None
-    result = model.fit(
-        train_ds,
-        validation_data=validation_ds,
-        epochs=opt.epochs,
-        class_weight=class_weight,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    history = {k: [float(v) for v in values] for k, values in result.history.items()}
-    return model, history
-
-
-def _warmup(learning_rate: float, warmup_epochs: int):
-    """Linear warm-up, then leave the rate to ReduceLROnPlateau."""
-
-    def schedule(epoch: int, current: float) -> float:
-        if epoch < warmup_epochs:
-            return learning_rate * (epoch + 1) / (warmup_epochs + 1)
-        if epoch == warmup_epochs:
-            return learning_rate
-        return current
-
-    return schedule
-
-
-def augmenter(
-    augmentation: Augmentation, value_range: tuple[float, float], seed: int
-) -> keras.Sequential:
-    """Keras random layers for one recipe; active only when called with training=True.
-
-    ``value_range`` is the normalized range of the inputs: its low end (black) fills
-    the corners that geometric changes uncover, and intensity changes stay inside it.
-    """
-    a = augmentation
-    fill_value = value_range[0]
-    steps: list[keras.layers.Layer] = []
-    if a.flip:
-        steps.append(keras.layers.RandomFlip("horizontal", seed=seed))
-    if a.rotation:
-        steps.append(
-            keras.layers.RandomRotation(
-                a.rotation, fill_mode="constant", fill_value=fill_value, seed=seed
-            )
-        )
-    if a.shift:
-        steps.append(
-            keras.layers.RandomTranslation(
-                a.shift, a.shift, fill_mode="constant", fill_value=fill_value, seed=seed
-            )
-        )
-    if a.shear:
-        steps.append(
-            keras.layers.RandomShear(
-                a.shear, a.shear, fill_mode="constant", fill_value=fill_value, seed=seed
-            )
-        )
-    if a.zoom:
-        steps.append(
-            keras.layers.RandomZoom(a.zoom, fill_mode="constant", fill_value=fill_value, seed=seed)
-        )
-    if a.contrast:
-        steps.append(keras.layers.RandomContrast(a.contrast, value_range=value_range, seed=seed))
-    if a.brightness:
-        steps.append(
-            keras.layers.RandomBrightness(a.brightness, value_range=value_range, seed=seed)
-        )
-    return keras.Sequential(steps, name="augmentation")
-
-
-def _dataset(
-    inputs: np.ndarray,
-    targets: np.ndarray,
-    batch_size: int,
-    recipe: TrainingRecipe,
-    *,
-    training: bool,
-) -> tf.data.Dataset:
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
-    if training:
-        dataset = dataset.shuffle(len(inputs), seed=recipe.seed, reshuffle_each_iteration=True)
-    # A short last training batch (1-3 images) crashes TF 2.21's oneDNN backward pass
-    # (munmap_chunk: invalid pointer); reshuffling drops different images each epoch.
-    dataset = dataset.batch(batch_size, drop_remainder=training and len(inputs) >= batch_size)
-    if training:
-        norm = recipe.preprocessing.normalization
-        black = float((0.0 - norm.mean[0]) / norm.std[0])
-        white = float((norm.scale - norm.mean[0]) / norm.std[0])
-        augment = augmenter(recipe.augmentation, (black, white), recipe.seed)
-        if augment.layers:
-            dataset = dataset.map(
-                lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
-            )
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def smoke_recipe(recipe: TrainingRecipe) -> TrainingRecipe:

@@ -583,9 +583,10 @@ def load_nih_data_entry(
     direct = [images / name for name in names]
     if all(p.is_file() for p in direct):
         paths: list[Path | None] = list(direct)
-    else:
+    else:  # subfolders, or images re-encoded under the same stem (00000002_000.jpg)
         index = {p.name: p for p in images.rglob("*") if p.is_file()}
-        paths = [index.get(name) for name in names]
+        stems = {p.stem: p for p in index.values() if _looks_like_image(p)}
+        paths = [index.get(name) or stems.get(Path(name).stem) for name in names]
     absent = [name for name, p in zip(names, paths, strict=True) if p is None]
     if absent and missing == "raise":
         raise DataError(
@@ -625,6 +626,54 @@ def load_nih_data_entry(
     return check_not_empty(
         labelled, f"{str(path)!r} for {positive_finding!r} vs {negative_finding!r}"
     )
+
+
+#: NIH's file names, newest first: the 2020 revision of Data_Entry, compressed or not.
+NIH_DATA_ENTRY_NAMES = (
+    "Data_Entry_2017_v2020.csv.gz",
+    "Data_Entry_2017_v2020.csv",
+    "Data_Entry_2017.csv.gz",
+    "Data_Entry_2017.csv",
+)
+
+
+def nih_data_entry(folder: str | os.PathLike[str]) -> Path:
+    """The Data_Entry file in ``folder`` (the 2020 revision first)."""
+    root = Path(folder).expanduser()
+    for name in NIH_DATA_ENTRY_NAMES:
+        if (root / name).is_file():
+            return root / name
+    raise DataError(
+        f"no NIH Data_Entry file in {str(root)!r} (looked for {listing(NIH_DATA_ENTRY_NAMES)})"
+    )
+
+
+def load_nih_boxes(
+    path: str | os.PathLike[str],
+) -> dict[str, list[tuple[str, float, float, float, float]]]:
+    """NIH's ``BBox_List_2017.csv(.gz)``: per image, its radiologists' boxes as (finding,
+    x, y, width, height) in the original 1024-pixel image. Its header names the four box
+    numbers in one field (``Bbox [x,y,w,h]``), so columns are taken by position."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"NIH box list {str(path)!r} does not exist")
+    try:
+        frame = pd.read_csv(path, header=0, usecols=range(6), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataError(f"cannot read NIH box list {str(path)!r}: {exc}") from exc
+    boxes: dict[str, list[tuple[str, float, float, float, float]]] = {}
+    for number, row in enumerate(frame.itertuples(index=False), start=2):
+        image, finding, *numbers = (str(v).strip() for v in row)
+        try:
+            x, y, w, h = (float(v) for v in numbers)
+        except ValueError:
+            raise DataError(
+                f"{str(path)!r}, line {number}: box {numbers} is not four numbers"
+            ) from None
+        boxes.setdefault(image, []).append((finding, x, y, w, h))
+    if not boxes:
+        raise DataError(f"NIH box list {str(path)!r} has no rows")
+    return boxes
 
 
 def _nih_patient(value: str) -> str:

@@ -258,3 +258,24 @@ def load_split(path: str | os.PathLike[str], labelled: LabelledSet) -> Split:
         raise DataError(f"split file {str(source)!r} lists some items twice")
     sides = {name: np.sort(index[frame["split"].to_numpy() == name]) for name in SIDES}
     return Split(**sides)
+
+
+class SplitTargets:
+    """Targets and class weights of a labelled, split set (mixed into the prepared data of
+    training; the class provides ``y``, ``split`` and ``class_names``)."""
+
+    y: np.ndarray
+    split: Split
+    class_names: tuple[str, ...]
+
+    def targets(self, binary: bool) -> np.ndarray:
+        if binary:
+            return self.y.astype(np.float32)[:, None]
+        return np.eye(len(self.class_names), dtype=np.float32)[self.y]
+
+    def class_weights(self, index: np.ndarray | None = None) -> dict[int, float]:
+        """Balanced weights n / (k · count) from the training side only."""
+        index = self.split.train if index is None else index
+        counts = np.bincount(self.y[index], minlength=len(self.class_names)).astype(float)
+        weights = len(index) / (len(self.class_names) * np.maximum(counts, 1))
+        return {i: float(w) for i, w in enumerate(weights)}
