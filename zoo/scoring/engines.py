@@ -163,6 +163,7 @@ def score_ray(
             # and max_task_retries -1): no row lost or doubled, as the tests check
             concurrency=workers,
             num_cpus=1,
+            num_gpus=gpus_per_actor(),
             runtime_env={"env_vars": {"MEDZOO_INTRA_OP_THREADS": "1"}},
         )
         out.mkdir(parents=True, exist_ok=True)
@@ -171,6 +172,17 @@ def score_ray(
         if started_here:
             ray.shutdown()
     return RunSummary(len(todo), len(items) - len(todo), time.perf_counter() - began)
+
+
+def gpus_per_actor() -> float:
+    """One GPU per actor where the cluster has GPUs and ONNX Runtime here can use them
+    (``onnxruntime-gpu``); none otherwise. Call with Ray initialised."""
+    import ray
+
+    from zoo.runtime.providers import select_providers
+
+    has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+    return 1.0 if has_gpus and "CUDAExecutionProvider" in select_providers() else 0.0
 
 
 def print_progress(done: int, total: int, rate: float) -> None:
