@@ -20,7 +20,7 @@ import streamlit as st
 
 from ui.batch import MAX_FILES, BatchFile, score_files
 from ui.state import BatchResult, set_batch
-from zoo.errors import PacsError
+from zoo.errors import PacsAuthError, PacsError, PacsUnavailableError
 from zoo.pacs import PacsClient, PacsSettings, StudySummary
 from zoo.pacs.analyze import StudyAnalysis
 from zoo.registry import Registry
@@ -105,10 +105,15 @@ def score_on_batch(
     refs, notes = client.images_of([s.study_uid for s in studies], most=MAX_FILES)
     files = []
     for ref in refs:
+        try:
+            data = to_bytes(client.retrieve(ref))
+        except (PacsUnavailableError, PacsAuthError):
+            raise  # the server, not this image: nothing else would come either
+        except PacsError as exc:
+            notes.append(f"{ref.sop_uid}: {exc}")
+            continue
         # named by UIDs: study/instance, never by anything a user typed
-        files.append(
-            BatchFile(f"{ref.study_uid}/{ref.sop_uid}.dcm", to_bytes(client.retrieve(ref)))
-        )
+        files.append(BatchFile(f"{ref.study_uid}/{ref.sop_uid}.dcm", data))
     frame = score_files(files, model_ids, registry)
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:12]
     set_batch(BatchResult(frame, {}, tuple(notes), digest))

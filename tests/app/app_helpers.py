@@ -90,3 +90,10 @@ def keyed(elements, prefix: str):
 
 def captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
+
+
+def failures_expander(at: AppTest):
+    """The Batch page's expander listing the files that could not be scored."""
+    found = [e for e in at.expander if "could not be scored" in e.label]
+    assert len(found) == 1, [e.label for e in at.expander]
+    return found[0]

@@ -85,7 +85,9 @@ def test_a_searchs_studies_go_through_the_batch_path(open_page, pacs_env, monkey
     model.select_index(next(i for i, o in enumerate(model.options) if "(multiclass-cxr," in o))
     ok(at.run())
     at.button(key="pacs_batch").click()
-    ok(at.run())
+    at.run()
+    assert not at.exception, [e.stack_trace for e in at.exception]
+    ok(at)
     (done,) = [s.value for s in at.success]
     count = int(done.split()[1])
     assert count >= 1

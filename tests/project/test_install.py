@@ -53,8 +53,9 @@ def test_every_direct_dependency_is_bounded_at_its_next_major(name):
 
 
 def direct_names(path: Path) -> set[str]:
-    """Names required by ``path`` and the files it includes with ``-r``."""
-    names = {re.split(r"[<>=]", line)[0].lower() for line in requirement_lines(path)}
+    """Names required by ``path`` and the files it includes with ``-r`` (extras such as
+    ``ray[data]`` left off: the lock pins the package)."""
+    names = {re.split(r"[<>=\[]", line)[0].lower() for line in requirement_lines(path)}
     for included in re.findall(r"^-r (\S+)", path.read_text(), flags=re.M):
         names |= direct_names(path.parent / included)
     return names

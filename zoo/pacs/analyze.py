@@ -18,7 +18,14 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from zoo.card import ModelCard
-from zoo.errors import ModelIntegrityError, PacsStoreError, ZooError
+from zoo.errors import (
+    ModelIntegrityError,
+    PacsAuthError,
+    PacsError,
+    PacsStoreError,
+    PacsUnavailableError,
+    ZooError,
+)
 from zoo.imaging import load_scan
 from zoo.pacs.client import InstanceRef, PacsClient
 from zoo.registry import Registry
@@ -106,7 +113,13 @@ def analyze_study(
     images: list[AnalyzedImage] = []
     for done, ref in enumerate(refs, start=1):
         step = time.perf_counter()
-        dataset = client.retrieve(ref)
+        try:
+            dataset = client.retrieve(ref)
+        except (PacsUnavailableError, PacsAuthError):
+            raise  # the server, not this image: nothing else would come either
+        except PacsError as exc:
+            images.append(AnalyzedImage(ref, error=f"not retrieved: {exc}"))
+            continue
         seconds["retrieve"] = seconds.get("retrieve", 0.0) + time.perf_counter() - step
         step = time.perf_counter()
         try:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 
 from zoo.errors import PacsAuthError, PacsError, PacsStoreError, PacsUnavailableError
 from zoo.pacs.settings import PacsSettings
@@ -287,7 +288,7 @@ class PacsClient:
                     f"the PACS at {where} does not allow this account to {what}"
                 ) from None
             raise PacsError(f"the PACS at {where} answered {status} when asked to {what}") from None
-        except (requests.exceptions.RequestException, ValueError) as exc:
+        except (requests.exceptions.RequestException, ValueError, InvalidDicomError) as exc:
             raise PacsError(
                 f"the PACS at {where} gave an answer MedZoo cannot read (trying to {what}: "
                 f"{type(exc).__name__})"
