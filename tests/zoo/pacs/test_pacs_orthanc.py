@@ -21,7 +21,13 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from zoo.errors import PacsAuthError, PacsError, PacsStoreError, PacsUnavailableError
+from zoo.errors import (
+    PacsAuthError,
+    PacsError,
+    PacsStoreError,
+    PacsUnavailableError,
+    ScanError,
+)
 from zoo.pacs import PacsClient, PacsSettings
 from zoo.pacs.analyze import analyze_study
 from zoo.registry import Registry
@@ -220,3 +226,31 @@ def test_the_command_line_searches_and_analyzes_without_printing_identifiers(
     assert orthanc.password not in analyzed.stdout + analyzed.stderr
     written = sorted(p.name.rsplit("-", 1)[1] for p in (tmp_path / "out").iterdir())
     assert written == ["heatmap.dcm", "pdf.dcm", "sr.dcm"]
+
+
+def test_a_pacs_query_is_an_input_of_zoo_score(orthanc, client, tmp_path, monkeypatch):
+    from zoo.imaging import load_scan
+    from zoo.results import to_bytes
+    from zoo.runtime import predict
+    from zoo.scoring import inputs
+    from zoo.scoring.engines import score_local
+    from zoo.scoring.results import read_results
+
+    for name, value in (("URL", orthanc.dicomweb), ("USER", orthanc.user),
+                        ("PASSWORD", orthanc.password)):  # fmt: skip
+        monkeypatch.setenv(f"MEDZOO_PACS_{name}", value)
+    inputs._pacs_client.cache_clear()
+    film = in_new_study(cr_film("RG3_UNCI.dcm"))
+    client.store([film])
+    items = inputs.list_inputs(f"dicomweb:study={film.StudyInstanceUID}")
+    assert [item.carried["study"] for item in items] == [film.StudyInstanceUID]
+    registry = Registry(MODELS)
+    score_local(items, [MODEL], tmp_path / "out", registry)
+    (row,) = read_results(tmp_path / "out").to_pylist()
+    assert row["error"] is None and row["path"].startswith("dicomweb://")
+    (expected,) = predict(MODEL, [load_scan(to_bytes(film))], registry=registry)
+    for label, value in expected.probabilities.items():
+        assert row[f"p_{label}"] == pytest.approx(value, abs=1e-6)
+    with pytest.raises(ScanError, match="unknown filters"):
+        inputs.list_inputs("dicomweb:colour=red")
+    inputs._pacs_client.cache_clear()
