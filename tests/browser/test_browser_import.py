@@ -52,6 +52,19 @@ def nav(page, name: str) -> None:
     no_exception(page)
 
 
+def compare_on_labelled_set(tab, task: str) -> str:
+    """Compare, models on a labelled set, the label task matching ``task``: the models
+    chosen (the page settled, no traceback)."""
+    nav(tab, "Compare models")
+    tab.get_by_text("Models on a labelled set").click()
+    settle(tab)
+    tab.get_by_role("combobox", name=re.compile("Label of interest")).click()
+    tab.get_by_role("option", name=re.compile(task)).first.click()
+    settle(tab)
+    no_exception(tab)
+    return tab.locator("[data-testid=stMultiSelect]").last.inner_text()
+
+
 def test_import_analyze_and_compare_in_one_session(tab, shipped, tmp_path):
     go(tab, shipped, "add_model")
     tab.locator("input[type=file]").first.set_input_files(
@@ -95,14 +108,7 @@ def test_import_analyze_and_compare_in_one_session(tab, shipped, tmp_path):
     assert "(brain-foreign v1.0.0" in report
     shot(tab, "import-2-analyze")
 
-    nav(tab, "Compare models")
-    tab.get_by_text("Models on a labelled set").click()
-    settle(tab)
-    tab.get_by_role("combobox", name=re.compile("Label of interest")).click()
-    tab.get_by_role("option", name=re.compile(r"^glioma \(MR\)")).first.click()
-    settle(tab)
-    no_exception(tab)
-    chosen = tab.locator("[data-testid=stMultiSelect]").last.inner_text()
+    chosen = compare_on_labelled_set(tab, r"^glioma \(MR\)")
     assert "brain-foreign" in chosen and "multiclass-brain-mri" in chosen
     assert tab.get_by_text(re.compile("DeLong")).count() > 0
     shot(tab, "import-3-compare")
@@ -192,14 +198,7 @@ def test_a_multilabel_model_one_finding_at_a_time(tab, shipped, tmp_path):
     assert tab.get_by_text(re.compile(r"Threshold on P\('Mass'\)")).count() == 1
     shot(tab, "multilabel-3-thresholds")
 
-    nav(tab, "Compare models")
-    tab.get_by_text("Models on a labelled set").click()
-    settle(tab)
-    tab.get_by_role("combobox", name=re.compile("Label of interest")).click()
-    tab.get_by_role("option", name=re.compile(r"^mass \(CR, DX\)")).first.click()
-    settle(tab)
-    no_exception(tab)
-    chosen = tab.locator("[data-testid=stMultiSelect]").last.inner_text()
+    chosen = compare_on_labelled_set(tab, r"^mass \(CR, DX\)")
     assert "nih-multi" in chosen and "inceptionv3-cxr-mass" in chosen
     assert tab.get_by_text(re.compile("DeLong")).count() > 0
     shot(tab, "multilabel-4-compare")
