@@ -5,7 +5,7 @@ Sources (``recipe.data["source"]``):
 - ``synthetic``: :mod:`training.synthetic` scans of ``kind`` written as PNGs into the
   run folder, so they take exactly the path real files take;
 - ``shared``: a set of ``../shared/data`` (``set``: chest_xray with ``task``, lung_ct
-  with ``classes``, brain_mri, tb_xray, multiclass_cxr), optionally only the items of
+  with ``classes``, brain_mri, tb_xray, multiclass_cxr, pediatric_cxr), optionally only the items of
   the ``sources`` collections named;
 - ``class_folders``, ``split_folders``, ``csv``, ``nih``, ``dicom_folder``: the layouts
   users bring, at ``path`` (or ``--data``).
@@ -192,6 +192,8 @@ def _shared(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
         return loaders.load_shared_tb_xray(root)
     if name == "multiclass_cxr":
         return loaders.load_multiclass_cxr(root)
+    if name == "pediatric_cxr":
+        return loaders.load_shared_pediatric_cxr(root)
     raise loaders.DataError(f"unknown shared set {name!r}")
 
 

@@ -44,7 +44,7 @@ SPLIT_ALIASES = {
     "testing": "test",
 }
 
-SHARED_DATASETS = ("chest_xray", "lung_ct", "brain_mri", "tb_xray")
+SHARED_DATASETS = ("chest_xray", "lung_ct", "brain_mri", "tb_xray", "pediatric_cxr")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -327,6 +327,33 @@ def load_shared_tb_xray(root: str | os.PathLike[str]) -> LabelledSet:
             pd.to_numeric(labelled.metadata["tinted"], errors="coerce").fillna(0).astype(int)
         )
     return labelled
+
+
+#: the pediatric set's labels as the zoo names them: both pneumonias say what they are
+PEDIATRIC_LABELS = {
+    "normal": "normal",
+    "bacterial": "bacterial_pneumonia",
+    "viral": "viral_pneumonia",
+}
+
+
+def load_shared_pediatric_cxr(root: str | os.PathLike[str]) -> LabelledSet:
+    """Pediatric chest films (Kermany et al.): normal, bacterial and viral pneumonia.
+
+    Groups join a patient's films and near-identical images. Labels are renamed as
+    :data:`PEDIATRIC_LABELS` says; metadata keeps ``patient_id`` and ``source``.
+    """
+    folder, frame = _shared_frame(root, "pediatric_cxr", ["label", "patient_id", "group"])
+    _check_classes(tuple(PEDIATRIC_LABELS), frame["label"], "pediatric_cxr")
+    labels = [PEDIATRIC_LABELS.get(lab) for lab in frame["label"]]
+    return _from_frame(
+        folder,
+        frame,
+        labels,
+        list(frame["group"]),
+        tuple(PEDIATRIC_LABELS.values()),
+        str(folder / "labels.csv"),
+    )
 
 
 def _check_classes(classes: Sequence[str], present: Iterable[str], name: str) -> None:

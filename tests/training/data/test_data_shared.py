@@ -13,6 +13,7 @@ from training.data import (
     load_shared_brain_mri,
     load_shared_chest_xray,
     load_shared_lung_ct,
+    load_shared_pediatric_cxr,
     load_shared_tb_xray,
 )
 
@@ -46,6 +47,21 @@ def test_documented_counts(shared_data: Path):
     multi = load_multiclass_cxr(shared_data)
     assert multi.counts() == {"normal": 1146 + 531, "pneumonia": 431, "tuberculosis": 521}
     assert set(multi.metadata["collection"]) == {"nih", "tb_xray"}
+    pediatric = load_shared_pediatric_cxr(shared_data)
+    # ../shared/data/README.md: normal 1,188 / bacterial 2,051 / viral 1,112
+    assert pediatric.counts() == {
+        "normal": 1188,
+        "bacterial_pneumonia": 2051,
+        "viral_pneumonia": 1112,
+    }
+
+
+def test_pediatric_split_keeps_each_patient_on_one_side(shared_data: Path):
+    data = load_shared_pediatric_cxr(shared_data)
+    split = group_split(data, validation_fraction=0.2, test_fraction=0.2, seed=0)
+    patients = np.asarray(data.metadata["patient_id"], dtype=object)
+    sides = [set(patients[side]) for side in (split.train, split.validation, split.test)]
+    assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
 
 
 def test_chest_xray_split_is_patient_disjoint(shared_data: Path):
