@@ -33,11 +33,13 @@ from export.onnx_export import (
     to_onnx,
 )
 from export.shortcut import shortcut_report
+from export.test_ledger import record_scoring
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
 from training.recipe import parse_recipe
 from zoo.card import file_entry, parse_card
 from zoo.evaluation import evaluate
+from zoo.label_groups import LabelGroup
 from zoo.metrics import card_operating_points
 
 VARIANTS = ("float32", "float16", "int8", "int8-weights")
@@ -52,10 +54,14 @@ def export_run(
     variant: str = "float32",
     data_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    ship: bool = True,
 ) -> dict[str, Any]:
     """Export a trained run; returns a summary (sizes, parity, latency, AUC per variant).
 
-    ``progress`` receives one line per step (the CLI prints them).
+    ``ship``: the model goes into the zoo, so its held-out test side is scored (once per
+    file, recorded in the folder's test ledger); ``ship=False`` exports a candidate with
+    validation figures only, to be chosen between on validation. ``progress`` receives
+    one line per step (the CLI prints them).
     """
     step = progress or (lambda message: None)
     run_dir, target = Path(run_dir), Path(target)
@@ -73,7 +79,7 @@ def export_run(
     y = np.array([index[label] for label in labelled.labels])
     train_x, val_idx = inputs[split.train], split.validation
 
-    test_idx = split.test
+    test_idx = split.test if ship else split.test[:0]
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         paths = {name: Path(scratch) / f"model.{name}.onnx" for name in VARIANTS}
@@ -136,6 +142,20 @@ def export_run(
             outputs["embedding"],
             recipe.labels,
         )
+    if len(test_idx):
+        card["metrics"]["test_scorings"] = record_scoring(
+            target,
+            version=card["version"],
+            sha256=card["file"]["sha256"],
+            case_ids=[labelled.item_ids()[i] for i in test_idx],
+        )
+    elif len(split.test):
+        card["metrics"]["note"] = (
+            "A candidate: validation images chose the epoch and the thresholds, and its "
+            "test side was not scored (export it without --candidate to ship it, which "
+            "scores the test side once)."
+        )
+        (target / "test.csv").unlink(missing_ok=True)
     parse_card(card)  # never ship a card the registry would refuse
     (target / "card.json").write_text(json.dumps(card, indent=2))
     _write_predictions(target / "validation.csv", labelled, val_idx, y, shipped, recipe.labels)
@@ -230,14 +250,14 @@ def build_card(
         "figures are optimistic; test images were held out until export"
         + ("." if has_test else " (this model has no test side).")
     )
+    focus = focus_group(card_text)
+    if focus and not binary:
+        metrics[f"{focus.name}_vs_rest"] = _focus_report(
+            recipe, focus, y_val, shipped, y_test if has_test else None, test_probabilities
+        )
     targets = card_text.get("quality_targets")
     if targets:
         metrics["quality_targets"] = quality_targets(targets, metrics)
-    focus = card_text.get("focus_label")
-    if focus and not binary:
-        metrics[f"{focus}_vs_rest"] = _focus_report(
-            recipe, focus, y_val, shipped, y_test if has_test else None, test_probabilities
-        )
     reference_auc = headline_auc(evaluate(stub, y_val, probabilities["float32"])["metrics"])
     for name, p in probabilities.items():
         auc = headline_auc(evaluate(stub, y_val, p)["metrics"])
@@ -256,6 +276,8 @@ def build_card(
             "file": "split.csv",
         },
     }
+    if card_text.get("population"):
+        training_data["population"] = card_text["population"]
     training_data.setdefault("source", recipe["data"].get("source", "unknown"))
     training_data.setdefault("licence", "see source")
     training_data.setdefault("citation", "see source")
@@ -335,22 +357,31 @@ def quality_targets(targets: list[dict[str, Any]], metrics: dict[str, Any]) -> l
     """Each target (``metric``, ``min``) with the value reached on validation and test.
 
     ``metric`` names a card metric (``auc``, ``macro_auc``, ``accuracy``,
-    ``auc_<label>``); targets are stated on validation, and the test value shows how
-    far that holds on images nothing was chosen on.
+    ``auc_<label>``), a class's recall (``recall_<label>``) or a focus report's metric
+    (``<name>_vs_rest.auc``); the validation value is what choices were made on, the
+    test value what holds on images nothing was chosen on.
     """
     rows = []
     for target in targets:
         row: dict[str, Any] = {"metric": target["metric"], "min": target["min"]}
         for side in ("validation", "test"):
-            value = _metric_value(metrics.get(side, {}), target["metric"])
+            value = metric_value(metrics, side, target["metric"])
             row[side] = value
             row[f"met_on_{side}"] = value is not None and value >= target["min"]
         rows.append(row)
     return rows
 
 
-def _metric_value(side: dict[str, Any], name: str) -> float | None:
-    value = side.get(name)
+def metric_value(metrics: dict[str, Any], side: str, name: str) -> float | None:
+    """One figure of a card's ``metrics`` on ``side`` (``validation`` or ``test``)."""
+    if "." in name:  # a focus report: "<name>_vs_rest.auc"
+        section, name = name.split(".", 1)
+        return metric_value(metrics.get(section) or {}, side, name)
+    if name.startswith("recall_"):
+        per_class = metrics.get("per_class" if side == "validation" else f"{side}_per_class")
+        value = ((per_class or {}).get(name.removeprefix("recall_")) or {}).get("recall")
+    else:
+        value = (metrics.get(side) or {}).get(name)
     if isinstance(value, dict):
         value = value.get("value")
     return float(value) if isinstance(value, int | float) and np.isfinite(value) else None
@@ -358,35 +389,39 @@ def _metric_value(side: dict[str, Any], name: str) -> float | None:
 
 def _focus_report(
     recipe: dict[str, Any],
-    focus: str,
+    group: LabelGroup,
     y_val: np.ndarray,
     p_val: np.ndarray,
     y_test: np.ndarray | None,
     p_test: np.ndarray | None,
 ) -> dict[str, Any]:
-    """``focus`` against all other labels, as a binary model with a validation threshold.
+    """``group`` (one label, or several whose probabilities add up) against the rest, as a
+    binary model with a validation threshold.
 
     Lets a three-class lung CT model be compared with figures published for
-    malignant-vs-rest.
+    malignant-vs-rest, and a model that tells bacterial from viral pneumonia with those
+    for pneumonia against normal.
     """
     labels = list(recipe["labels"])
-    index = labels.index(focus)
-    rest = "not_" + focus
+    rest = "not_" + group.name
     binary_card = parse_card(
         _minimal_card(
-            {**recipe, "labels": [rest, focus]},
-            focus,
+            {**recipe, "labels": [rest, group.name]},
+            group.name,
             b"x",
             {"default": 0.5, "operating_points": {}},
         )
     )
 
     def as_binary(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (y == index).astype(int), np.column_stack([1 - p[:, index], p[:, index]])
+        kept, truth = group.truth([labels[i] for i in y])
+        score = group.score(p[kept], labels)
+        return truth.astype(int), np.column_stack([1 - score, score])
 
     yv, pv = as_binary(y_val, p_val)
     threshold = card_operating_points(yv, pv[:, 1]).get("youden", 0.5)
     out: dict[str, Any] = {
+        "question": group.describe(),
         "threshold": threshold,
         "chosen_by": "Youden J on validation",
         "validation": evaluate(binary_card, yv, pv, threshold=threshold)["metrics"],
@@ -395,6 +430,15 @@ def _focus_report(
         yt, pt = as_binary(y_test, p_test)
         out["test"] = evaluate(binary_card, yt, pt, threshold=threshold)["metrics"]
     return out
+
+
+def focus_group(card_text: dict[str, Any]) -> LabelGroup | None:
+    """The recipe's ``focus`` group, or its older single ``focus_label``."""
+    if spec := card_text.get("focus"):
+        return LabelGroup.from_spec(spec)
+    if label := card_text.get("focus_label"):
+        return LabelGroup(label, (label,))
+    return None
 
 
 def headline_auc(metrics: dict[str, Any]) -> float:

@@ -88,10 +88,13 @@ def add_trust(
     session = cpu_session(
         model_path, fold_weights=card["file"].get("dequantize_weights_at_load", False)
     )
-    step(f"[2/7] scoring {len(inputs)} images with {model_path}")
-    outputs = run_outputs(session, inputs)
-    probabilities = as_matrix(outputs["probabilities"], len(recipe.labels))
     train, val, test = split.train, split.validation, split.test
+    if "test" not in card["metrics"]:  # a candidate: its test images are never run
+        test = test[:0]
+    shown = np.setdiff1d(np.arange(len(inputs)), np.setdiff1d(split.test, test))
+    step(f"[2/7] scoring {len(shown)} images with {model_path}")
+    outputs = outputs_of(session, inputs, shown)
+    probabilities = as_matrix(outputs["probabilities"], len(recipe.labels))
 
     if heatmaps:
         step(f"[3/7] ONNX heatmaps vs GradientTape Grad-CAM on {len(val)} validation images")
@@ -202,6 +205,21 @@ def run_outputs(session: ort.InferenceSession, inputs: np.ndarray) -> dict[str, 
     names = [o.name for o in session.get_outputs()]
     batches = [session.run(names, {"input": inputs[i : i + 16]}) for i in range(0, len(inputs), 16)]
     return {name: np.concatenate([b[k] for b in batches]) for k, name in enumerate(names)}
+
+
+def outputs_of(
+    session: ort.InferenceSession, inputs: np.ndarray, shown: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`run_outputs` on the rows ``shown``; the other rows are NaN (never run)."""
+    if len(shown) == len(inputs):
+        return run_outputs(session, inputs)
+    partial = run_outputs(session, inputs[shown])
+    full = {}
+    for name, values in partial.items():
+        filled = np.full((len(inputs), *values.shape[1:]), np.nan, dtype=np.float64)
+        filled[shown] = values
+        full[name] = filled
+    return full
 
 
 def as_matrix(raw: np.ndarray, n_labels: int) -> np.ndarray:

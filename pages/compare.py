@@ -11,6 +11,7 @@ from ui.compare_view import score_column, score_row, task_picker
 from ui.heatmap import DEFAULT_OPACITY
 from ui.imported import session_zoo
 from ui.inference import result_card, run_prediction, scan_resemblance
+from ui.population import render_population_comparison
 from ui.stats import validation_set
 from ui.widgets import modality_note, scan_controls, scan_key, scan_picker
 from zoo.errors import ZooError
@@ -112,3 +113,4 @@ if mode == SCAN:
     compare_on_scan()
 else:
     compare_on_labelled_set()
+    render_population_comparison(entry.card for entry in zoo.entries())

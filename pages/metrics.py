@@ -11,6 +11,7 @@ from ui.analysis import (
 )
 from ui.common import model_label, page_setup, require_models, user_action
 from ui.imported import session_zoo
+from ui.population import has_population_sections, render_population_shift
 from ui.stats import target_label, validation_set
 from ui.trust import render_calibration_effect, render_localization, render_subgroups
 from ui.widgets import label_picker
@@ -73,6 +74,10 @@ if source is not None:
         "the model work as well on every slice?"
     )
     render_subgroups(scored, label, threshold, key=f"metrics_{card.id}_{source}")
+
+if has_population_sections(card):
+    st.subheader("Other populations and collections")
+    render_population_shift(card)
 
 st.subheader("Calibration of the served probabilities")
 render_calibration_effect(card, key=f"metrics_{card.id}")

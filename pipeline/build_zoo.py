@@ -13,6 +13,7 @@ def build_zoo(
     *, smoke: bool = False, only: list[str] | None = None, models_dir: Path = Path("zoo/models")
 ) -> list[Path]:
     from export.package import export_run, headline_auc
+    from export.population import add_population_sections
     from export.trust import add_trust
     from training.train import train
 
@@ -30,6 +31,8 @@ def build_zoo(
         target = models_dir / run_dir.name
         card = export_run(run_dir, target, variant=variant, progress=print)["card"]
         card = add_trust(run_dir, target, progress=print)
+        if not smoke and {"population_shift", "by_collection"} & set(recipe.card):
+            card = add_population_sections(target, recipe.card, progress=print)
         metrics = card["metrics"]
         rows.append(
             (

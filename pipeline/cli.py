@@ -11,6 +11,7 @@ RECIPE is a path or a shipped recipe id (``training/recipes/<id>.json``).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -44,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("run_dir", type=Path)
     export.add_argument("--to", required=True, type=Path, dest="target")
     export.add_argument("--data", type=Path)
+    export.add_argument(
+        "--candidate",
+        action="store_true",
+        help="validation figures only, the test side left unscored: for choosing between "
+        "trainings; without it the model ships and its test side is scored once",
+    )
     variant = export.add_mutually_exclusive_group()
     variant.add_argument("--int8", action="store_const", const="int8", dest="variant")
     variant.add_argument("--fp16", action="store_const", const="float16", dest="variant")
@@ -67,6 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     trust.add_argument(
         "--no-heatmaps", action="store_true", help="skip the GradientTape heatmap check"
+    )
+    populations = commands.add_parser(
+        "populations",
+        help="score a shipped model on other populations and on each collection of its "
+        "test side, as its recipe's card asks, and write the figures into its card",
+    )
+    populations.add_argument("model_dir", type=Path)
+    populations.add_argument(
+        "--shared", type=Path, help="the shared data folder (default ../shared/data)"
     )
     build = commands.add_parser("build-zoo", help="train and export every shipped recipe")
     build.add_argument("--smoke", action="store_true")
@@ -116,6 +132,7 @@ def _run(args: argparse.Namespace) -> int:
             variant=args.variant or "float32",
             data_dir=args.data,
             progress=lambda line: print(line, flush=True),
+            ship=not args.candidate,
         )
         _print_summary(summary)
         return 0
@@ -134,6 +151,20 @@ def _run(args: argparse.Namespace) -> int:
         for line in summary_lines(card):
             print(f"  {line}")
         print(f"trust signals of {card['id']} written in {time.perf_counter() - started:.0f} s")
+        return 0
+    if args.command == "populations":
+        from export.population import add_population_sections, population_lines
+        from training.recipe import load_recipe
+
+        card_id = json.loads((args.model_dir / "card.json").read_text())["id"]
+        card = add_population_sections(
+            args.model_dir,
+            load_recipe(card_id).card,
+            shared_dir=args.shared,
+            progress=lambda line: print(line, flush=True),
+        )
+        for line in population_lines(card):
+            print(f"  {line}")
         return 0
     from pipeline.build_zoo import build_zoo
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.figures import SIDES, held_out_report, operating_point_rows, report_figures, with_ci
+from ui.population import render_population_shift, scorings_sentence, target_rows
 from ui.trust import ood_rows, readable_card, trust_summary_lines
 from ui.widgets import key_values
 from zoo.registry import ModelEntry, Registry
@@ -122,6 +123,14 @@ def render_card(zoo: Registry, entry: ModelEntry) -> None:
                 f"{section.get('chosen_by', '')})"
             )
             st.dataframe(sides_table(section), hide_index=True)
+    scorings = scorings_sentence(card)
+    if scorings:
+        st.caption(scorings)
+    targets = target_rows(card)
+    if targets:
+        st.markdown("**Quality targets** (set before training; judged on the test side)")
+        st.dataframe(pd.DataFrame(targets), hide_index=True)
+    render_population_shift(card)
     shortcut = card.raw.get("shortcut_check")
     if isinstance(shortcut, dict) and "probe" in shortcut:
         st.markdown("**Shortcut check**")

@@ -32,3 +32,21 @@ def test_undefined_or_absent_metrics_are_not_met():
     )
     assert accuracy["test"] is None and not accuracy["met_on_test"]
     assert brier["validation"] is None and not brier["met_on_validation"]
+
+
+def test_class_recall_and_focus_metrics_are_read_where_the_card_keeps_them():
+    metrics = {
+        "per_class": {"meningioma": {"recall": 0.93}},
+        "test_per_class": {"meningioma": {"recall": 0.88}},
+        "pneumonia_vs_rest": {"validation": {"auc": {"value": 0.98}}, "test": {}},
+    }
+    recall, auc = quality_targets(
+        [
+            {"metric": "recall_meningioma", "min": 0.9},
+            {"metric": "pneumonia_vs_rest.auc", "min": 0.97},
+        ],
+        metrics,
+    )
+    assert (recall["validation"], recall["met_on_validation"]) == (0.93, True)
+    assert (recall["test"], recall["met_on_test"]) == (0.88, False)
+    assert auc["validation"] == 0.98 and auc["test"] is None and not auc["met_on_test"]

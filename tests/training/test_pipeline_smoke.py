@@ -7,7 +7,8 @@ import pytest
 
 pytest.importorskip("tensorflow", reason="training tests need requirements-train.txt")
 
-from export.package import export_run
+from export.package import export_run, focus_group
+from export.test_ledger import LEDGER
 from training.recipe import all_recipes
 from training.train import train
 from zoo.card import parse_card
@@ -30,8 +31,15 @@ def test_recipe_trains_exports_and_serves(recipe, tmp_path, monkeypatch):
     assert (run_dir / "split.csv").is_file()
 
     models = tmp_path / "models"
+    if recipe.id == "customcnn-lung-ct":  # once: a candidate's test side stays unscored
+        candidate = tmp_path / "candidate"
+        card = export_run(run_dir, candidate, ship=False)["card"]
+        assert "test" not in card["metrics"] and "test_scorings" not in card["metrics"]
+        assert not (candidate / "test.csv").exists() and not (candidate / LEDGER).exists()
     summary = export_run(run_dir, models / run_dir.name)
     card = parse_card(summary["card"])
+    # the shipped file is the first model scored on this test side
+    assert card.metrics["test_scorings"]["models_scored"] == 1
     assert summary["export"].max_probability_error <= 1e-4
     assert summary["export"].cam_correlation >= 0.99
     # thresholds come from validation; the held-out test side is scored and reported apart
@@ -39,9 +47,9 @@ def test_recipe_trains_exports_and_serves(recipe, tmp_path, monkeypatch):
     sides = [line.rsplit(",", 1)[-1] for line in (run_dir / "split.csv").read_text().split()]
     assert card.metrics["test"]["n"] == sides.count("test") > 0
     assert (models / run_dir.name / "test.csv").is_file()
-    focus = recipe.card.get("focus_label")
+    focus = focus_group(recipe.card)
     if focus:
-        assert {"validation", "test", "threshold"} <= set(card.metrics[f"{focus}_vs_rest"])
+        assert {"validation", "test", "threshold"} <= set(card.metrics[f"{focus.name}_vs_rest"])
 
     registry = Registry(models)
     assert registry.problems == {}
