@@ -7,8 +7,9 @@ population's scans go through the serving path (decoding, the one preprocessing,
 ONNX Runtime, calibration) like a user's upload. The recipe's card says what to ask:
 
 - ``population_shift``: ``{"group": {...}, "populations": [{"name", "set", "cases",
-  "controls", "task"?}]}``: the group's question on the model's own test side and on each
-  other population (a ``../shared/data`` set the model never saw);
+  "controls", "task"?, "test_side_of"?}]}``: the group's question on the model's own test
+  side and on each other population (a ``../shared/data`` set the model never saw; with
+  ``test_side_of``, only the films on that recipe's test side);
 - ``by_collection``: ``{"group": {...}, "column": "source"}``: the question on each value
   of a test-side column.
 
@@ -104,10 +105,25 @@ def _population(spec: Mapping[str, Any], shared_dir: str | Path | None) -> Label
         raise loaders.DataError("population checks read ../shared/data, which is not here")
     name = spec["set"]
     if name == "chest_xray":
-        return loaders.load_shared_chest_xray(root, task=spec.get("task", "pneumonia"))
-    if name == "pediatric_cxr":
-        return loaders.load_shared_pediatric_cxr(root)
-    raise loaders.DataError(f"no population set {name!r} (chest_xray, pediatric_cxr)")
+        labelled = loaders.load_shared_chest_xray(root, task=spec.get("task", "pneumonia"))
+    elif name == "pediatric_cxr":
+        labelled = loaders.load_shared_pediatric_cxr(root)
+    else:
+        raise loaders.DataError(f"no population set {name!r} (chest_xray, pediatric_cxr)")
+    if owner := spec.get("test_side_of"):
+        labelled = _test_side(labelled, owner, root)
+    return labelled
+
+
+def _test_side(labelled: LabelledSet, recipe_id: str, root: Path) -> LabelledSet:
+    """Only the films on the test side of recipe ``recipe_id`` (say, the films a pretrained
+    backbone was kept away from)."""
+    from training.datasets import recipe_split
+    from training.recipe import load_recipe
+
+    other, split = recipe_split(load_recipe(recipe_id), data_dir=root, run_dir=Path("."))
+    test = {Path(other.paths[i]).resolve() for i in split.test}
+    return labelled.subset(np.array([Path(p).resolve() in test for p in labelled.paths]))
 
 
 def _served(

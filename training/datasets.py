@@ -80,13 +80,7 @@ def prepare(
 ) -> PreparedData | StreamedData:
     """The recipe's data, split by group: inputs in memory (the cache), or with
     ``stream_dir`` written there as shards and streamed (:mod:`training.data.shards`)."""
-    if recipe.data["source"] == "split_folders" and not smoke:
-        labelled, split = _user_split(recipe, data_dir)
-    else:
-        labelled = load_labelled(recipe, data_dir=data_dir, run_dir=run_dir, smoke=smoke)
-        split_options = {"validation_fraction": 0.2, "test_fraction": 0.0, **recipe.split}
-        split_options.setdefault("seed", recipe.seed)
-        split = group_split(labelled, **split_options)
+    labelled, split = recipe_split(recipe, data_dir=data_dir, smoke=smoke, run_dir=run_dir)
     save_split(split, labelled, run_dir / "split.csv")
     index = {label: i for i, label in enumerate(recipe.labels)}
     y = np.array([index[label] for label in labelled.labels], dtype=np.int64)
@@ -94,6 +88,22 @@ def prepare(
         return stream(labelled, y, split, recipe, Path(stream_dir) / recipe.id)
     inputs = load_arrays(labelled, recipe.preprocessing, cache_dir=CACHE_DIR)
     return PreparedData(labelled, inputs, y, split, recipe.labels)
+
+
+def recipe_split(
+    recipe: TrainingRecipe,
+    *,
+    data_dir: str | Path | None = None,
+    smoke: bool = False,
+    run_dir: Path,
+) -> tuple[LabelledSet, Split]:
+    """The recipe's labelled set and its group-disjoint split (seeded: the same every run)."""
+    if recipe.data["source"] == "split_folders" and not smoke:
+        return _user_split(recipe, data_dir)
+    labelled = load_labelled(recipe, data_dir=data_dir, run_dir=run_dir, smoke=smoke)
+    split_options = {"validation_fraction": 0.2, "test_fraction": 0.0, **recipe.split}
+    split_options.setdefault("seed", recipe.seed)
+    return labelled, group_split(labelled, **split_options)
 
 
 def _user_split(recipe: TrainingRecipe, data_dir: str | Path | None) -> tuple[LabelledSet, Split]:
@@ -194,7 +204,39 @@ def _shared(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
         return loaders.load_multiclass_cxr(root)
     if name == "pediatric_cxr":
         return loaders.load_shared_pediatric_cxr(root)
+    if name == "chest_pretraining":
+        return held_out_removed(
+            loaders.load_chest_pretraining(root), spec.get("exclude_held_out_of", []), root
+        )
     raise loaders.DataError(f"unknown shared set {name!r}")
+
+
+def held_out_removed(
+    labelled: LabelledSet, recipe_ids: list[str], data_dir: str | Path
+) -> LabelledSet:
+    """``labelled`` without the validation and test films of the recipes named, nor any
+    other film of their patients (groups): a backbone pretrained on what is left has never
+    seen what those models are chosen and judged on."""
+    from training.recipe import load_recipe
+
+    if not recipe_ids:
+        return labelled
+    group_of = {
+        path.resolve(): group for path, group in zip(labelled.paths, labelled.groups, strict=True)
+    }
+    held_groups: set[str] = set()
+    for recipe_id in recipe_ids:
+        other, split = recipe_split(load_recipe(recipe_id), data_dir=data_dir, run_dir=Path("."))
+        for i in np.concatenate([split.validation, split.test]):
+            group = group_of.get(Path(other.paths[i]).resolve())
+            if group is None:
+                raise loaders.DataError(
+                    f"{other.paths[i]} (held out by {recipe_id}) is not among the films to "
+                    "pretrain on: the two loaders disagree"
+                )
+            held_groups.add(group)
+    keep = np.array([group not in held_groups for group in labelled.groups])
+    return labelled.subset(keep)
 
 
 def _user(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:

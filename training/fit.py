@@ -63,8 +63,8 @@ def fit(
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Fit one model; ``params`` override architecture options and the learning rate.
 
-    ``init_weights`` (a ``model.keras`` of the same architecture and output size) warm
-    starts the model instead of a random initialisation. Under ``strategy`` each global
+    ``init_weights`` (a ``model.keras`` of the same architecture) warm starts the model
+    instead of a random initialisation (see :func:`warm_start`). Under ``strategy`` each global
     batch of ``batch_size`` is split across its replicas.
     """
     keras.utils.set_random_seed(recipe.seed)
@@ -81,7 +81,7 @@ def fit(
             recipe.architecture["name"], recipe.input_shape, len(recipe.labels), **options
         )
         if init_weights is not None:
-            model.load_weights(init_weights)
+            warm_start(model, init_weights)
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
             loss="binary_crossentropy" if binary else "categorical_crossentropy",
@@ -123,6 +123,36 @@ def fit(
     )
     history = {k: [float(v) for v in values] for k, values in result.history.items()}
     return model, history
+
+
+def warm_start(model: keras.Model, source: Any) -> list[str]:
+    """Copy into ``model`` the weights of every layer of the ``model.keras`` at ``source``
+    with the same name and weight shapes; returns the names of the layers left as built.
+
+    With the same architecture and output size every layer is copied; a pretrained
+    backbone with another head (seven pretraining classes, three here) leaves only the
+    layers whose shapes differ (the logits) to start afresh.
+    """
+    import training.architectures  # noqa: F401 - registers ChannelPool (CBAM) with Keras
+
+    pretrained = {layer.name: layer for layer in keras.models.load_model(source).layers}
+    fresh = []
+    for layer in model.layers:
+        other = pretrained.get(layer.name)
+        weights = other.get_weights() if other is not None else None
+        mine = layer.get_weights()
+        if weights is not None and [w.shape for w in weights] == [w.shape for w in mine]:
+            layer.set_weights(weights)
+        elif mine:
+            fresh.append(layer.name)
+    names = [layer.name for layer in model.layers]
+    backbone = set(names[: names.index("features")]) if "features" in names else set(names)
+    if backbone & set(fresh):
+        raise ValueError(
+            f"the backbone of {source} does not fit this model (layers "
+            f"{sorted(backbone & set(fresh))[:3]}...): is it the same architecture?"
+        )
+    return fresh
 
 
 def _warmup(learning_rate: float, warmup_epochs: int):

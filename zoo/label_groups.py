@@ -81,14 +81,14 @@ def group_report(
     report: dict[str, Any] = {"n": int(kept.sum()), "positives": positives}
     if positives and negatives:
         value, low, high = auc_ci_delong(truth.astype(int), score)
-        report["auc"] = {"value": float(value), "ci": [float(low), float(high)], "method": "DeLong"}
+        report["auc"] = {"value": float(value), "ci": _finite([low, high]), "method": "DeLong"}
     for name, hits, total in (
         ("sensitivity", int((called & truth).sum()), positives),
         ("specificity", int((~called & ~truth).sum()), negatives),
     ):
         if total:
             low, high = wilson_interval(hits, total)
-            report[name] = {"value": hits / total, "ci": [low, high], "method": "Wilson"}
+            report[name] = {"value": hits / total, "ci": _finite([low, high]), "method": "Wilson"}
     return report
 
 
@@ -110,6 +110,11 @@ def sliced_reports(
             {"value": value, **group_report(group, names[mask], probabilities[mask], labels)}
         )
     return rows
+
+
+def _finite(bounds: Sequence[float]) -> list[float | None]:
+    """CI bounds for JSON: None where undefined (one case or one control only)."""
+    return [float(b) if np.isfinite(b) else None for b in bounds]
 
 
 def _index(labels: Sequence[str], label: str) -> int:

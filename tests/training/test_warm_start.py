@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("tensorflow", reason="training tests need requirements-train.txt")
 
 from training.architectures import build
+from training.fit import warm_start
 from training.recipe import parse_recipe
 from training.train import pretrained_weights
 
@@ -46,9 +47,34 @@ def test_the_source_run_is_trained_first_and_its_weights_are_the_start(tmp_path,
 
     source = keras.models.load_model(path)
     model = build("custom_cnn", (32, 32, 3), 2, width=4, dense_units=[4])
-    model.load_weights(path)
+    assert warm_start(model, path) == []  # same head: every layer copied
     for got, want in zip(model.get_weights(), source.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_backbone_pretrained_with_another_head_leaves_only_the_logits_fresh(tmp_path):
+    import training.architectures  # noqa: F401 - registers the custom layers
+
+    pretrained = build("custom_cnn", (32, 32, 3), 7, width=4, dense_units=[4])
+    pretrained.save(tmp_path / "model.keras")
+    model = build("custom_cnn", (32, 32, 3), 3, width=4, dense_units=[4])
+    before = model.get_layer("logits").get_weights()[0].copy()
+    assert warm_start(model, tmp_path / "model.keras") == ["logits"]
+    for name in ("stem_conv", "deep3_conv", "hidden0"):
+        for got, want in zip(
+            model.get_layer(name).get_weights(),
+            pretrained.get_layer(name).get_weights(),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(model.get_layer("logits").get_weights()[0], before)
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path):
+    build("resnet", (32, 32, 3), 2, depth="resnet18", width=4).save(tmp_path / "model.keras")
+    model = build("custom_cnn", (32, 32, 3), 2, width=4, dense_units=[4])
+    with pytest.raises(ValueError, match="same architecture"):
+        warm_start(model, tmp_path / "model.keras")
 
 
 def test_smoke_runs_and_cold_recipes_start_from_scratch(tmp_path):

@@ -61,3 +61,10 @@ def test_slices_come_largest_first_each_with_its_own_figures():
 def test_an_unknown_label_is_named():
     with pytest.raises(ValueError, match="no label 'mass'"):
         LabelGroup("mass", ("mass",)).score(np.ones((1, 3)), LABELS)
+
+
+def test_an_undefined_ci_bound_is_none_not_nan():
+    names = ["normal", "bacterial_pneumonia", "normal"]
+    p = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
+    report = group_report(PNEUMONIA, names, p, LABELS)
+    assert report["auc"]["value"] == 1.0 and report["auc"]["ci"] == [None, None]

@@ -14,6 +14,7 @@ from training.data.errors import DataError
 from training.data.loaders import (
     IMAGE_SUFFIXES,
     findings_labels,
+    load_chest_pretraining,
     load_class_folders,
     load_csv,
     load_dicom_folder,
@@ -51,6 +52,7 @@ __all__ = [
     "group_kfold",
     "group_split",
     "load_arrays",
+    "load_chest_pretraining",
     "load_class_folders",
     "load_csv",
     "load_dicom_folder",

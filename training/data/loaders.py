@@ -356,6 +356,59 @@ def load_shared_pediatric_cxr(root: str | os.PathLike[str]) -> LabelledSet:
     )
 
 
+#: The pretraining classes of :func:`load_chest_pretraining`, one per film.
+PRETRAINING_CLASSES = (
+    "normal",
+    "pneumonia",
+    "bacterial_pneumonia",
+    "viral_pneumonia",
+    "tuberculosis",
+    "mass_or_nodule",
+    "other_finding",
+)
+
+
+def _pretraining_class(findings: str) -> str:
+    """An NIH film's one pretraining class: the rarest, most local finding wins."""
+    found = split_findings(findings)
+    if not found or found == {NO_FINDING}:
+        return "normal"
+    if found & {"Mass", "Nodule"}:
+        return "mass_or_nodule"
+    if "Pneumonia" in found:
+        return "pneumonia"
+    return "other_finding"
+
+
+def load_chest_pretraining(root: str | os.PathLike[str]) -> LabelledSet:
+    """Every chest film of ``../shared/data`` for pretraining one chest backbone.
+
+    NIH films (each finding, one class per film: mass or nodule first, then pneumonia, then
+    any other finding), the TB set and the pediatric set, in the classes of
+    :data:`PRETRAINING_CLASSES`. Groups keep each set's own (patients, near-duplicates),
+    prefixed by the set; metadata has ``collection``.
+    """
+    root = _require_dir(root, "shared data folder")
+    nih_folder, nih = _shared_frame(root, "chest_xray", ["patient_id", "findings", "view"])
+    nih_set = _from_frame(
+        nih_folder,
+        nih,
+        [_pretraining_class(f) for f in nih["findings"]],
+        [f"nih:{p}" for p in nih["patient_id"]],
+        PRETRAINING_CLASSES,
+        str(nih_folder / "labels.csv"),
+        drop_columns=("image", "findings", "boxes"),
+    )
+    nih_set.metadata.insert(0, "collection", "nih")
+    tb_set = load_shared_tb_xray(root)
+    tb_set.groups = [f"tb_xray:{g}" for g in tb_set.groups]
+    tb_set.metadata.insert(0, "collection", "tb_xray")
+    pediatric = load_shared_pediatric_cxr(root)
+    pediatric.groups = [f"pediatric_cxr:{g}" for g in pediatric.groups]
+    pediatric.metadata.insert(0, "collection", "pediatric_cxr")
+    return LabelledSet.concat([nih_set, tb_set, pediatric], PRETRAINING_CLASSES)
+
+
 def _check_classes(classes: Sequence[str], present: Iterable[str], name: str) -> None:
     available = sorted(set(present))
     unknown = [c for c in classes if c not in available]

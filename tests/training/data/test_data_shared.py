@@ -9,6 +9,7 @@ import pytest
 
 from training.data import (
     group_split,
+    load_chest_pretraining,
     load_multiclass_cxr,
     load_shared_brain_mri,
     load_shared_chest_xray,
@@ -72,3 +73,20 @@ def test_chest_xray_split_is_patient_disjoint(shared_data: Path):
     assert len(split.train) + len(split.validation) == len(data)
     val = data.subset(split.validation).counts()
     assert 10 <= val["mass"] <= 16  # about 20 % of the 65 masses
+
+
+def test_pretraining_films_leave_out_every_held_out_patient(shared_data: Path):
+    from training.datasets import held_out_removed, recipe_split
+    from training.recipe import load_recipe
+
+    downstream = ["multiclass-cxr", "inceptionv3-cxr-mass", "pediatric-cxr"]
+    every = load_chest_pretraining(shared_data)
+    assert len(every) == 2142 + 1052 + 4351  # every chest film of the README
+    kept = held_out_removed(every, downstream, shared_data)
+    patient = {p.resolve(): g for p, g in zip(every.paths, every.groups, strict=True)}
+    for recipe_id in downstream:
+        other, split = recipe_split(load_recipe(recipe_id), data_dir=shared_data, run_dir=Path("."))
+        held = np.concatenate([split.validation, split.test])
+        held_patients = {patient[Path(other.paths[i]).resolve()] for i in held}
+        assert held_patients and not held_patients & set(kept.groups), recipe_id
+    assert set(kept.labels) == set(every.class_names)  # every class keeps films to learn
