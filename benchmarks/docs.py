@@ -65,6 +65,7 @@ def models_page(models_dir: Path) -> str:
         rows = operating_point_rows(registry, entry.id)
         points = ", ".join(f"{r['operating point']} {r['threshold']}" for r in rows)
         lines.append(f"- `{entry.id}`: {points}")
+    lines += ["", *_targets(registry), *_populations(registry)]
     lines += ["", "## Provenance and licence", ""]
     for entry in registry.entries():
         data = entry.card.training_data
@@ -73,6 +74,77 @@ def models_page(models_dir: Path) -> str:
             f"Licence: {data.get('licence', 'n/a')}."
         )
     return "\n".join(lines) + "\n"
+
+
+def _targets(registry) -> list[str]:
+    """Each model's quality targets beside the values reached, how many models its test
+    side has seen, and what was tried."""
+    from ui.figures import public_text
+    from ui.population import target_rows
+
+    lines = [
+        "## Quality targets",
+        "",
+        "Set in each recipe before training; met or missed on the held-out test side, which",
+        "is scored once, for the file that ships (the last column counts every model ever",
+        "scored on cases of it).",
+        "",
+        "| model | metric | target | validation | test | on test "
+        "| models scored on this test side |",
+        "|---|---|---|---:|---:|---|---:|",
+    ]
+    tried = []
+    for entry in registry.entries():
+        card = entry.card
+        scorings = (card.metrics or {}).get("test_scorings") or {}
+        for row in target_rows(card):
+            lines.append(
+                f"| `{card.id}` | {row['metric']} | {row['target']} | {row['validation']} "
+                f"| {row['test']} | {row['on test']} | {scorings.get('models_scored', 'n/a')} |"
+            )
+        if card.raw.get("what_was_tried"):
+            tried += [f"- `{card.id}`:"]
+            tried += [f"  - {public_text(str(item))}" for item in card.raw["what_was_tried"]]
+    if tried:
+        lines += ["", "What was tried (from the cards):", "", *tried]
+    return [*lines, ""]
+
+
+def _populations(registry) -> list[str]:
+    """What a change of population does, and the figures per collection."""
+    from ui.population import collection_rows, comparison_rows
+
+    cards = [entry.card for entry in registry.entries()]
+    rows = comparison_rows(cards)
+    if not rows:
+        return []
+    columns = list(rows[0])
+    lines = [
+        "## What a change of population does",
+        "",
+        "Each model's question on its own test side and on films of a population it never saw,",
+        "scored through the serving path (`python -m pipeline populations`).",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(row[c] for c in columns) + " |" for row in rows),
+        "",
+    ]
+    for card in cards:
+        collections = collection_rows(card)
+        if not collections:
+            continue
+        section = card.raw["by_collection"]
+        columns = list(collections[0])
+        lines += [
+            f"`{card.id}`, {section['question']} by {section['column']} ({section['side']} side):",
+            "",
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns),
+            *("| " + " | ".join(row[c] for c in columns) + " |" for row in collections),
+            "",
+        ]
+    return lines
 
 
 def performance_page(data_dir: Path) -> str:
