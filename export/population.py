@@ -10,8 +10,8 @@ ONNX Runtime, calibration) like a user's upload. The recipe's card says what to 
   "controls", "task"?, "test_side_of"?}]}``: the group's question on the model's own test
   side and on each other population (a ``../shared/data`` set the model never saw; with
   ``test_side_of``, only the films on that recipe's test side);
-- ``by_collection``: ``{"group": {...}, "column": "source"}``: the question on each value
-  of a test-side column.
+- ``by_collection``: ``{"group": {...}, "column": "source"}`` (or ``"columns": ["source",
+  "view"]``, each combination): the question on each value of test-side columns.
 
 Groups are :class:`zoo.label_groups.LabelGroup` specs.
 """
@@ -53,15 +53,17 @@ def add_population_sections(
     own_labels = [own.labels[i] for i in own.y_true]
     if spec := recipe_card.get("by_collection"):
         group = LabelGroup.from_spec(spec["group"])
-        column = spec["column"]
+        columns = spec["columns"] if "columns" in spec else [spec["column"]]
+        values = [
+            " · ".join(str(v) for v in parts if str(v).strip() not in ("", "nan")) or "(missing)"
+            for parts in zip(*(own.metadata[c] for c in columns), strict=True)
+        ]
         card["by_collection"] = {
             "question": group.describe(),
             "group": dict(spec["group"]),
-            "column": column,
+            "column": " × ".join(columns),
             "side": "test",
-            "rows": sliced_reports(
-                group, own_labels, own.probabilities, own.labels, own.metadata[column]
-            ),
+            "rows": sliced_reports(group, own_labels, own.probabilities, own.labels, values),
         }
     if spec := recipe_card.get("population_shift"):
         group = LabelGroup.from_spec(spec["group"])

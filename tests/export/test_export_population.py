@@ -63,7 +63,8 @@ def test_the_card_gains_both_sections_from_the_served_model(tmp_path, pediatric_
     assert shift["own_test"]["n"] == int(kept.sum())
 
     collections = card["by_collection"]
-    assert collections["column"] == "source" and collections["side"] == "test"
+    assert collections["column"] == "source × view" and collections["side"] == "test"
+    assert "adleberg/medical-ai · AP" in {row["value"] for row in collections["rows"]}
     assert sum(row["n"] for row in collections["rows"]) == int(kept.sum())
     # the TB collection brings normals only: its AUC is undefined, not invented
     tb = next(row for row in collections["rows"] if "TB" in row["value"])

@@ -211,7 +211,30 @@ def _match_finding(task: str, vocabulary: set[str]) -> str:
 def _shared_frame(root: str | os.PathLike[str], name: str, required: Sequence[str]):
     folder = _dataset_dir(root, name)
     frame = _read_csv(folder / "labels.csv", ["image", *required], f"{name} labels.csv")
+    if name == "chest_xray":
+        frame = _views_from_nih(folder, frame)
     return folder, frame
+
+
+def _views_from_nih(folder: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill the chest films' missing view positions from NIH's own Data_Entry file (one
+    collection came without them, and AP against PA is the first thing to check)."""
+    metadata = folder / "nih_metadata"
+    if "view" not in frame or not metadata.is_dir():
+        return frame
+    missing = frame["view"].isna() | (frame["view"].astype(str).str.strip() == "")
+    if not missing.any():
+        return frame
+    try:
+        entry = pd.read_csv(nih_data_entry(metadata), usecols=["Image Index", "View Position"])
+    except (DataError, ValueError):
+        return frame
+    stem_of = entry["Image Index"].map(lambda name: Path(name).stem)
+    view_of = dict(zip(stem_of, entry["View Position"], strict=True))
+    stems = frame["image"].map(lambda p: Path(str(p)).stem)
+    frame = frame.copy()
+    frame.loc[missing, "view"] = stems[missing].map(view_of)
+    return frame
 
 
 def _from_frame(

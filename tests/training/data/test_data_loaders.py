@@ -378,3 +378,23 @@ def test_shared_layout_errors(tmp_path: Path):
         load_shared_brain_mri(tmp_path / "absent")
     with pytest.raises(DataError, match="no images found"):
         load_shared_chest_xray(root, task="mass", views=["AP"])
+
+
+def test_missing_chest_views_come_from_nihs_own_data_entry(tmp_path: Path):
+    root = _fake_shared(tmp_path / "shared")
+    chest = root / "chest_xray"
+    labels = pd.read_csv(chest / "labels.csv", dtype=str, keep_default_na=False)
+    labels.loc[labels["image"] == "images/2_0.jpg", "view"] = ""  # a collection without views
+    labels.to_csv(chest / "labels.csv", index=False)
+    (chest / "nih_metadata").mkdir()
+    pd.DataFrame(
+        {
+            "Image Index": ["2_0.png", "9_9.png"],
+            "Finding Labels": ["Pneumonia", "No Finding"],
+            "View Position": ["AP", "PA"],
+        }
+    ).to_csv(chest / "nih_metadata" / "Data_Entry_2017_v2020.csv.gz", index=False)
+    pneumonia = load_shared_chest_xray(root, task="pneumonia")
+    assert pneumonia.metadata["view"].tolist() == ["PA", "AP"]  # 1_0 kept its own view
+    (chest / "nih_metadata" / "Data_Entry_2017_v2020.csv.gz").unlink()  # no file: left empty
+    assert load_shared_chest_xray(root, task="pneumonia").metadata["view"].tolist() == ["PA", ""]

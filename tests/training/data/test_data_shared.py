@@ -90,3 +90,8 @@ def test_pretraining_films_leave_out_every_held_out_patient(shared_data: Path):
         held_patients = {patient[Path(other.paths[i]).resolve()] for i in held}
         assert held_patients and not held_patients & set(kept.groups), recipe_id
     assert set(kept.labels) == set(every.class_names)  # every class keeps films to learn
+
+
+def test_every_nih_film_has_a_view_once_nihs_metadata_is_read(shared_data: Path):
+    films = load_shared_chest_xray(shared_data, task="pneumonia")
+    assert set(films.metadata["view"]) == {"AP", "PA"}
