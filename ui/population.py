@@ -97,6 +97,13 @@ def scorings_sentence(card: ModelCard) -> str | None:
     return text + ": this file only, so its test figures were looked at once."
 
 
+def _indexed(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """A small static table (st.table: every cell in the page's text), first column as
+    its index."""
+    frame = pd.DataFrame(rows)
+    return frame.set_index(frame.columns[0])
+
+
 def has_population_sections(card: ModelCard) -> bool:
     return bool(shift_rows(card) or collection_rows(card))
 
@@ -107,7 +114,7 @@ def render_population_shift(card: ModelCard) -> None:
     if rows:
         question = card.raw["population_shift"].get("question", "")
         st.markdown(f"**What a change of population does** ({question})")
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.table(_indexed(rows))
         st.caption(SHIFT_CAPTION)
     collections = collection_rows(card)
     if collections:
@@ -116,7 +123,7 @@ def render_population_shift(card: ModelCard) -> None:
             f"**By {section.get('column')}** ({section.get('question')}, "
             f"{section.get('side', 'test')} side)"
         )
-        st.dataframe(pd.DataFrame(collections), hide_index=True)
+        st.table(_indexed(collections))
 
 
 def render_population_comparison(cards: Iterable[ModelCard]) -> None:
@@ -125,7 +132,7 @@ def render_population_comparison(cards: Iterable[ModelCard]) -> None:
     if not rows:
         return
     st.subheader("What a change of population does")
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.table(_indexed(rows))
     st.caption(
         SHIFT_CAPTION + " A model trained on children and one trained on adults, each scored "
         "on the other's films: the drop is what moving a model to a new population costs."

@@ -108,9 +108,9 @@ def test_pages_show_the_population_table(open_page, zoo_dir, page):
         at.radio(key="compare_mode").set_value("Models on a labelled set")
     ok(at.run())
     assert "What a change of population does" in texts(at)
-    tables = [t.value for t in at.dataframe]
-    shift = next(t for t in tables if "population" in t.columns)
+    tables = [t.value for t in at.table]
+    shift = next(t for t in tables if "AUC (95% CI)" in t.columns)
     assert list(shift["AUC (95% CI)"]) == [with_ci(AUC), with_ci(SHIFTED)]
     if page == "metrics":
-        collections = next(t for t in tables if "collection" in t.columns)
-        assert list(collections["collection"]) == ["collection A", "collection B"]
+        collections = next(t for t in tables if t.index.name == "collection")
+        assert list(collections.index) == ["collection A", "collection B"]

@@ -180,3 +180,36 @@ def test_samples_open_on_a_model_of_their_kind(tab, shipped):
         tab.get_by_role("option", name=sample).click()
         check(tab, kind)
     shot(tab, "sequence-samples")
+
+
+def test_population_tables_show_the_cards_figures(tab, shipped):
+    """Compare on a labelled set, then Metrics of a model with a population check: every
+    AUC cell of "What a change of population does" is the one its card holds."""
+    from ui.population import comparison_rows, shift_rows
+    from zoo.registry import Registry
+
+    registry = Registry(MODELS)
+    cards = [entry.card for entry in registry.entries()]
+    expected = comparison_rows(cards)
+    if not expected:
+        pytest.skip("no shipped card has a population check")
+    go(tab, shipped, "compare")
+    tab.get_by_text("Models on a labelled set").click()
+    settle(tab)
+    heading = tab.get_by_text("What a change of population does").first
+    heading.wait_for()
+    no_exception(tab)
+    heading.scroll_into_view_if_needed()
+    shot(tab, "compare-populations")
+    table = tab.locator("[data-testid=stTable]").last.inner_text()
+    for row in expected:
+        assert row["AUC (95% CI)"] in table, (row, table)
+    card = next(c for c in cards if shift_rows(c))
+    go(tab, shipped, "metrics")
+    tab.get_by_role("combobox", name="Model").click()
+    tab.get_by_role("option", name=re.compile(rf"\({re.escape(card.id)},")).first.click()
+    settle(tab)
+    tab.get_by_text("Other populations and collections").wait_for()
+    no_exception(tab)
+    tab.get_by_text("Other populations and collections").scroll_into_view_if_needed()
+    shot(tab, f"metrics-populations-{card.id}")
