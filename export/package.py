@@ -33,7 +33,7 @@ from export.onnx_export import (
     to_onnx,
 )
 from export.shortcut import shortcut_report
-from export.test_ledger import record_scoring
+from export.test_ledger import LEDGER, record_scoring
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
 from training.recipe import parse_recipe
@@ -67,6 +67,10 @@ def export_run(
     run_dir, target = Path(run_dir), Path(target)
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    if not ship and (target / LEDGER).exists():
+        raise ValueError(
+            f"{target} holds a shipped model (its {LEDGER}): export the candidate elsewhere"
+        )
     step("[1/5] loading the run and its validation split")
     recipe_data = json.loads((run_dir / "recipe.json").read_text())
     recipe = parse_recipe(recipe_data)

@@ -37,6 +37,9 @@ def test_recipe_trains_exports_and_serves(recipe, tmp_path, monkeypatch):
         assert "test" not in card["metrics"] and "test_scorings" not in card["metrics"]
         assert not (candidate / "test.csv").exists() and not (candidate / LEDGER).exists()
     summary = export_run(run_dir, models / run_dir.name)
+    if recipe.id == "customcnn-lung-ct":  # a candidate never overwrites a shipped model
+        with pytest.raises(ValueError, match="holds a shipped model"):
+            export_run(run_dir, models / run_dir.name, ship=False)
     card = parse_card(summary["card"])
     # the shipped file is the first model scored on this test side
     assert card.metrics["test_scorings"]["models_scored"] == 1
