@@ -37,6 +37,7 @@ SAMPLE_FOR = {
     "mobilenetv3-synthetic": "cxr_nih_mass.jpg",
     "multiclass-cxr": "cxr_tb_tuberculosis.jpg",
     "multiclass-brain-mri": "mri_brain_glioma.jpg",
+    "pediatric-cxr": "cxr_pediatric_pneumonia.jpg",
 }
 RSS_BUDGET_MB = 600.0
 

@@ -49,7 +49,8 @@ class LabelGroup:
     def score(self, probabilities: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         """The summed probability of the group's labels, one per case."""
         columns = [_index(labels, label) for label in self.positive]
-        return np.asarray(probabilities, dtype=np.float64)[:, columns].sum(axis=1)
+        summed = np.asarray(probabilities, dtype=np.float64)[:, columns].sum(axis=1)
+        return np.clip(summed, 0.0, 1.0)  # float32 softmax outputs may add up to 1 + 2e-8
 
     def called(self, probabilities: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         """True where the model's most probable label is one of the group's."""

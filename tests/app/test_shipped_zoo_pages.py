@@ -17,7 +17,7 @@ def test_home_lists_every_shipped_model_with_test_and_validation_auc(open_page):
     at = open_page("home", models_dir=MODELS)
     (table,) = at.table
     frame = table.value
-    assert sorted(frame.index) == SHIPPED and len(SHIPPED) == 6
+    assert sorted(frame.index) == SHIPPED and len(SHIPPED) == 7
     assert {"test AUC (95% CI)", "validation AUC (95% CI)"} <= set(frame.columns)
     assert not (frame["test AUC (95% CI)"] == "n/a").any()
 
@@ -36,6 +36,7 @@ def test_model_zoo_page_shows_held_out_metrics_and_the_shortcut_check(open_page)
         ("ct_lung_malignant.jpg", {"customcnn-lung-ct", "resnet-lung-ct"}),
         ("mri_brain_glioma.jpg", {"multiclass-brain-mri"}),
         ("cxr_nih_mass.jpg", {"inceptionv3-cxr-mass", "multiclass-cxr"}),
+        ("cxr_pediatric_pneumonia.jpg", {"pediatric-cxr", "multiclass-cxr"}),
     ],
 )
 def test_a_real_sample_is_analysed_by_each_model_of_its_kind(open_page, sample, modality_models):

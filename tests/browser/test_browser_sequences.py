@@ -27,7 +27,7 @@ MODEL_IDS = sorted(p.name for p in MODELS.iterdir() if p.is_dir())
 KINDS = {
     "CT": {"customcnn-lung-ct", "resnet-lung-ct"},
     "MR": {"multiclass-brain-mri"},
-    "DX": {"inceptionv3-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic"},
+    "DX": {"inceptionv3-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic", "pediatric-cxr"},
 }
 
 

@@ -68,3 +68,8 @@ def test_an_undefined_ci_bound_is_none_not_nan():
     p = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
     report = group_report(PNEUMONIA, names, p, LABELS)
     assert report["auc"]["value"] == 1.0 and report["auc"]["ci"] == [None, None]
+
+
+def test_a_sum_past_one_by_rounding_stays_a_probability():
+    p = np.array([[0.0, 0.6, 0.40000004]], dtype=np.float32)
+    assert PNEUMONIA.score(p, LABELS).max() <= 1.0

@@ -25,6 +25,7 @@ SHIPPED = (
     "mobilenetv3-synthetic",
     "multiclass-brain-mri",
     "multiclass-cxr",
+    "pediatric-cxr",
     "resnet-lung-ct",
 )
 MB = 1_000_000
@@ -35,7 +36,7 @@ def registry() -> Registry:
     return Registry(MODELS)
 
 
-def test_all_six_models_are_shipped_with_valid_cards(registry):
+def test_all_seven_models_are_shipped_with_valid_cards(registry):
     assert registry.problems == {}
     assert tuple(registry.ids()) == SHIPPED
 
@@ -43,7 +44,7 @@ def test_all_six_models_are_shipped_with_valid_cards(registry):
 def test_sizes_fit_the_repository_and_streamlit_cloud(registry):
     sizes = {m: registry.get(m).model_path.stat().st_size for m in SHIPPED}
     assert max(sizes.values()) <= 45 * MB, sizes
-    assert sum(sizes.values()) <= 100 * MB, sizes
+    assert sum(sizes.values()) <= 110 * MB, sizes  # the zoo's budget (issue 17)
 
 
 @pytest.mark.parametrize("model_id", SHIPPED)
@@ -95,6 +96,24 @@ def test_the_multiclass_cxr_card_measures_its_collection_shortcut(registry):
 
 
 @pytest.mark.parametrize("model_id", SHIPPED)
+def test_the_card_says_how_many_models_its_test_side_has_seen(registry, model_id):
+    scorings = registry.card(model_id).raw["metrics"]["test_scorings"]
+    assert scorings["models_scored"] == len(scorings["history"]) >= 1
+    shipped = registry.card(model_id).file.sha256
+    assert shipped in {entry["sha256"] for entry in scorings["history"]}
+    assert (MODELS / model_id / scorings["ledger"]).is_file()
+
+
+def test_the_pediatric_card_shows_what_a_change_of_population_does(registry):
+    card = registry.card("pediatric-cxr")
+    assert "one to five" in card.training_data["population"]
+    shift = card.raw["population_shift"]
+    assert shift["question"] == "pneumonia against normal"
+    (adults,) = shift["populations"]
+    assert adults["n"] > 1000 and adults["auc"]["ci"][0] <= adults["auc"]["value"]
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
 def test_validation_predictions_match_the_card(registry, model_id):
     shipped = registry.validation_predictions(model_id)
     assert len(shipped.y_true) == registry.card(model_id).raw["metrics"]["validation"]["n"]
@@ -120,6 +139,7 @@ CASE_FOLDERS = {
     "inceptionv3-cxr-mass": "chest_xray",
     "multiclass-brain-mri": "brain_mri",
     "multiclass-cxr": "",
+    "pediatric-cxr": "pediatric_cxr",
     "resnet-lung-ct": "lung_ct",
 }
 
