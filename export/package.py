@@ -33,6 +33,7 @@ from export.onnx_export import (
     to_onnx,
 )
 from export.shortcut import shortcut_report
+from export.targets import quality_targets
 from export.test_ledger import LEDGER, record_scoring
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
@@ -149,6 +150,7 @@ def export_run(
     if len(test_idx):
         card["metrics"]["test_scorings"] = record_scoring(
             target,
+            model=card["id"],
             version=card["version"],
             sha256=card["file"]["sha256"],
             case_ids=[labelled.item_ids()[i] for i in test_idx],
@@ -355,40 +357,6 @@ def _minimal_card(
         "file": file_entry(data, opset=OPSET, dequantize_weights_at_load=folded),
         "validation_predictions": "validation.csv",
     }
-
-
-def quality_targets(targets: list[dict[str, Any]], metrics: dict[str, Any]) -> list[dict]:
-    """Each target (``metric``, ``min``) with the value reached on validation and test.
-
-    ``metric`` names a card metric (``auc``, ``macro_auc``, ``accuracy``,
-    ``auc_<label>``), a class's recall (``recall_<label>``) or a focus report's metric
-    (``<name>_vs_rest.auc``); the validation value is what choices were made on, the
-    test value what holds on images nothing was chosen on.
-    """
-    rows = []
-    for target in targets:
-        row: dict[str, Any] = {"metric": target["metric"], "min": target["min"]}
-        for side in ("validation", "test"):
-            value = metric_value(metrics, side, target["metric"])
-            row[side] = value
-            row[f"met_on_{side}"] = value is not None and value >= target["min"]
-        rows.append(row)
-    return rows
-
-
-def metric_value(metrics: dict[str, Any], side: str, name: str) -> float | None:
-    """One figure of a card's ``metrics`` on ``side`` (``validation`` or ``test``)."""
-    if "." in name:  # a focus report: "<name>_vs_rest.auc"
-        section, name = name.split(".", 1)
-        return metric_value(metrics.get(section) or {}, side, name)
-    if name.startswith("recall_"):
-        per_class = metrics.get("per_class" if side == "validation" else f"{side}_per_class")
-        value = ((per_class or {}).get(name.removeprefix("recall_")) or {}).get("recall")
-    else:
-        value = (metrics.get(side) or {}).get(name)
-    if isinstance(value, dict):
-        value = value.get("value")
-    return float(value) if isinstance(value, int | float) and np.isfinite(value) else None
 
 
 def _focus_report(

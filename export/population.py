@@ -54,9 +54,10 @@ def add_population_sections(
     if spec := recipe_card.get("by_collection"):
         group = LabelGroup.from_spec(spec["group"])
         columns = spec["columns"] if "columns" in spec else [spec["column"]]
+        table = _test_columns(own, columns, card["id"], shared_dir)
         values = [
-            " · ".join(str(v) for v in parts if str(v).strip() not in ("", "nan")) or "(missing)"
-            for parts in zip(*(own.metadata[c] for c in columns), strict=True)
+            " · ".join(str(v) for v in parts if _known(v)) or "(missing)"
+            for parts in zip(*(table[c] for c in columns), strict=True)
         ]
         card["by_collection"] = {
             "question": group.describe(),
@@ -99,6 +100,38 @@ def add_population_sections(
     parse_card(card)
     (model_dir / "card.json").write_text(json.dumps(card, indent=2))
     return card
+
+
+def _known(value: Any) -> bool:
+    return str(value).strip() not in ("", "nan", "None")
+
+
+def _test_columns(
+    own: Any, columns: list[str], model_id: str, shared_dir: str | Path | None
+) -> dict[str, list[Any]]:
+    """Each column's value for every test case: from the test predictions, and where they
+    lack one (a view the export did not know yet), from the recipe's data as loaded now."""
+    table = {c: list(own.metadata.get(c, [""] * len(own.case_ids))) for c in columns}
+    if all(_known(v) for values in table.values() for v in values):
+        return table
+    from training.datasets import load_labelled
+    from training.recipe import load_recipe
+
+    root = Path(shared_dir) if shared_dir else loaders.shared_data_root()
+    try:
+        labelled = load_labelled(load_recipe(model_id), data_dir=root, run_dir=Path("."))
+    except (loaders.DataError, ValueError):  # no recipe or no data here: keep what is known
+        return table
+    ids = labelled.item_ids()
+    for column in columns:
+        if column not in labelled.metadata:
+            continue
+        now = dict(zip(ids, labelled.metadata[column], strict=True))
+        table[column] = [
+            value if _known(value) else now.get(case, value)
+            for case, value in zip(own.case_ids, table[column], strict=True)
+        ]
+    return table
 
 
 def _population(spec: Mapping[str, Any], shared_dir: str | Path | None) -> LabelledSet:

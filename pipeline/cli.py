@@ -84,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     populations.add_argument(
         "--shared", type=Path, help="the shared data folder (default ../shared/data)"
     )
+    card_text = commands.add_parser(
+        "card-text",
+        help="refresh a shipped card's prose (limitations, what was tried, population) and "
+        "quality targets from its recipe; its figures stay as export measured them",
+    )
+    card_text.add_argument("model_dir", type=Path)
     build = commands.add_parser("build-zoo", help="train and export every shipped recipe")
     build.add_argument("--smoke", action="store_true")
     build.add_argument("--only", nargs="*", help="recipe ids to rebuild (default: all)")
@@ -165,6 +171,14 @@ def _run(args: argparse.Namespace) -> int:
         )
         for line in population_lines(card):
             print(f"  {line}")
+        return 0
+    if args.command == "card-text":
+        from export.card_text import refresh_card_text
+        from training.recipe import load_recipe
+
+        card_id = json.loads((args.model_dir / "card.json").read_text())["id"]
+        card = refresh_card_text(args.model_dir, load_recipe(card_id).card)
+        print(f"card text of {card['id']} v{card['version']} refreshed from its recipe")
         return 0
     from pipeline.build_zoo import build_zoo
 

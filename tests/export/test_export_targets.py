@@ -2,11 +2,7 @@
 
 import math
 
-import pytest
-
-pytest.importorskip("tensorflow", reason="export needs requirements-train.txt")
-
-from export.package import quality_targets
+from export.targets import quality_targets
 
 METRICS = {
     "validation": {"auc": {"value": 0.83, "ci": [0.7, 0.9]}, "accuracy": {"value": 0.88}},
