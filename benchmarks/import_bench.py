@@ -43,7 +43,7 @@ IMPORT_TARGET_S = 60.0
 CASE_FOLDERS = {
     "customcnn-lung-ct": "lung_ct",
     "resnet-lung-ct": "lung_ct",
-    "inceptionv3-cxr-mass": "chest_xray",
+    "customcnn-cxr-mass": "chest_xray",
     "multiclass-cxr": "",
     "multiclass-brain-mri": "brain_mri",
     "mobilenetv3-synthetic": "chest_xray",

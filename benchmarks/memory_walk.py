@@ -42,7 +42,7 @@ KINDS = (
     (
         "DX",
         "cxr_nih_mass.jpg",
-        ("inceptionv3-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic"),
+        ("customcnn-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic"),
     ),
 )
 PAGES = ("", "analyze", "compare", "thresholds", "metrics", "batch", "model_zoo")

@@ -32,7 +32,7 @@ from zoo.runtime import predict
 from zoo.runtime.providers import available_cpus
 from zoo.runtime.session import get_session
 
-TARGET_MS = {"mobilenetv3-synthetic": 250.0, "inceptionv3-cxr-mass": 500.0}
+TARGET_MS = {"mobilenetv3-synthetic": 250.0, "customcnn-cxr-mass": 500.0}
 
 
 def interleaved_ms(runs: Sequence[Callable[[], object]], repeats: int) -> list[list[float]]:

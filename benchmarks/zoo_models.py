@@ -33,7 +33,7 @@ SAMPLES = ROOT / "zoo" / "samples"
 SAMPLE_FOR = {
     "customcnn-lung-ct": "ct_lung_malignant.jpg",
     "resnet-lung-ct": "ct_lung_malignant.jpg",
-    "inceptionv3-cxr-mass": "cxr_nih_mass.jpg",
+    "customcnn-cxr-mass": "cxr_nih_mass.jpg",
     "mobilenetv3-synthetic": "cxr_nih_mass.jpg",
     "multiclass-cxr": "cxr_tb_tuberculosis.jpg",
     "multiclass-brain-mri": "mri_brain_glioma.jpg",

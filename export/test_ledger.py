@@ -3,7 +3,8 @@
 A test side stays a test side only while nothing is chosen on it. Each time export scores
 a model on its held-out test images (which it does only for a model that ships into the
 zoo), the folder's ``test_ledger.json`` gains an entry: the model's version and SHA-256,
-the date, and a short digest of every test case. The card's ``metrics.test_scorings``
+the date, and a short digest of every test case (a model that replaces another starts
+from its predecessor's ledger, so the count carries over). The card's ``metrics.test_scorings``
 says how many models (distinct files) have been scored on cases of this test side, and
 how many cases each shared with it, so a reader can tell a once-looked-at test side from
 one that has become a second validation set.
@@ -37,6 +38,7 @@ def read_ledger(folder: Path) -> list[dict[str, Any]]:
 def record_scoring(
     folder: Path,
     *,
+    model: str,
     version: str,
     sha256: str,
     case_ids: Sequence[str],
@@ -50,6 +52,7 @@ def record_scoring(
     digests = sorted({case_digest(c) for c in case_ids})
     if not any(entry["sha256"] == sha256 for entry in scorings):
         entry: dict[str, Any] = {
+            "model": model,
             "version": version,
             "sha256": sha256,
             "date": when or date.today().isoformat(),
@@ -71,6 +74,7 @@ def test_scorings(scorings: Sequence[dict[str, Any]], digests: Sequence[str]) ->
         if shared:
             history.append(
                 {
+                    "model": entry.get("model", ""),
                     "version": entry["version"],
                     "sha256": entry["sha256"],
                     "date": entry["date"],

@@ -48,7 +48,9 @@ with source_col:
         st.table(pd.Series(summary_rows(scan, upload.name), name="value"))
 
 modality = scan_modality(scan.modality, upload.declared_modality)
-ranked = rank_models(zoo, modality, scan_resemblance(zoo, upload, scan, frame, window))
+ranked = rank_models(
+    zoo, modality, scan_resemblance(zoo, upload, scan, frame, window), upload.drawn_for
+)
 with model_col:
     fit = model_picker(ranked, scan_key("analyze_model", upload))
     modality_note(modality, scan.modality)

@@ -31,7 +31,9 @@ def compare_on_scan() -> None:
         return
     scan, frame, window = scan_controls(upload, "compare")
     modality = scan_modality(scan.modality, upload.declared_modality)
-    ranked = rank_models(zoo, modality, scan_resemblance(zoo, upload, scan, frame, window))
+    ranked = rank_models(
+        zoo, modality, scan_resemblance(zoo, upload, scan, frame, window), upload.drawn_for
+    )
     fits = {fit.id: fit for fit in ranked}
     chosen = st.multiselect(
         "Models",

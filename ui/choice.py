@@ -1,7 +1,9 @@
 """Which models fit a scan, and which ones it opens on: one rule for every page.
 
 1. **The modality tag.** A DICOM's Modality, or the kind a shipped sample declares
-   (``kinds.csv`` beside the samples): models trained on it fit, and come first.
+   (``kinds.csv`` beside the samples): models trained on it fit, and come first. A sample
+   drawn from one model's data set may also name that model (``kinds.csv``'s ``model``):
+   among the fitting models it comes first.
 2. **Resemblance.** Among those, and for image files that carry no tag, models whose
    training inputs the scan resembles come first (:mod:`zoo.trust.resemblance`: the
    input-side out-of-distribution ratio, no model run). An untagged scan fits a model when
@@ -60,12 +62,15 @@ UNKNOWN_RESEMBLANCE = (
 
 
 def rank_models(
-    registry: Registry, modality: str | None, resemblance: Mapping[str, float] | None = None
+    registry: Registry,
+    modality: str | None,
+    resemblance: Mapping[str, float] | None = None,
+    drawn_for: str | None = None,
 ) -> list[ModelFit]:
     """Every model of ``registry``, the ones that fit the scan first (see the module's rule).
 
     ``modality`` comes from :func:`scan_modality`; ``resemblance`` maps model id to the
-    input-side ratio (NaN when unknown).
+    input-side ratio (NaN when unknown); ``drawn_for`` is the model a sample names.
     """
     entries = registry.entries()
     ratios = dict(resemblance or {})
@@ -92,7 +97,8 @@ def rank_models(
             rest.append(ModelFit(entry, False, UNKNOWN_RESEMBLANCE))
         else:
             rest.append(ModelFit(entry, False, "the scan does not resemble its training images"))
-    return fits + rest
+    own = [fit for fit in fits if fit.id == drawn_for]
+    return own + [fit for fit in fits if fit.id != drawn_for] + rest
 
 
 def default_models(ranked: list[ModelFit], most: int, fallback: int = 2) -> list[ModelEntry]:
@@ -104,17 +110,22 @@ def default_models(ranked: list[ModelFit], most: int, fallback: int = 2) -> list
 
 def declared_kind(sample: Path) -> str | None:
     """The modality a shipped sample declares in ``kinds.csv`` beside it, if any."""
-    return _kinds(str(sample.parent)).get(sample.name)
+    return _kinds(str(sample.parent)).get(sample.name, (None, None))[0]
+
+
+def declared_model(sample: Path) -> str | None:
+    """The model whose data set a shipped sample was drawn from (``kinds.csv``), if any."""
+    return _kinds(str(sample.parent)).get(sample.name, (None, None))[1]
 
 
 @lru_cache(maxsize=8)
-def _kinds(folder: str) -> dict[str, str]:
+def _kinds(folder: str) -> dict[str, tuple[str, str | None]]:
     path = Path(folder) / KINDS_FILE
     if not path.is_file():
         return {}
     with path.open(newline="", encoding="utf-8") as handle:
         return {
-            row["file"]: row["modality"].strip().upper()
+            row["file"]: (row["modality"].strip().upper(), (row.get("model") or "").strip() or None)
             for row in csv.DictReader(handle)
             if row.get("file") and row.get("modality")
         }

@@ -92,7 +92,10 @@ def scorings_sentence(card: ModelCard) -> str | None:
         f"({section.get('cases', 'n/a')} cases)"
     )
     if others:
-        earlier = ", ".join(f"v{h.get('version')} ({h.get('shared_cases')} shared)" for h in others)
+        earlier = ", ".join(
+            f"{h.get('model') or card.id} v{h.get('version')} ({h.get('shared_cases')} shared)"
+            for h in others
+        )
         return text + f": this file and {earlier}. Its test figures are less independent."
     return text + ": this file only, so its test figures were looked at once."
 

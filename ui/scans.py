@@ -32,22 +32,31 @@ MINMAX_WINDOW = "minmax"
 class Upload:
     """A scan's bytes, kept in memory, with the name it arrived under (a label only).
 
-    ``declared_modality`` is what a shipped sample says it is (``kinds.csv``); None for
-    uploads, whose modality is only what the file itself tags.
+    ``declared_modality`` is what a shipped sample says it is (``kinds.csv``) and
+    ``drawn_for`` the model whose data it was drawn from; None for uploads, whose modality
+    is only what the file itself tags.
     """
 
     name: str
     data: bytes
     digest: str
     declared_modality: str | None = None
+    drawn_for: str | None = None
 
     @classmethod
-    def from_bytes(cls, data: bytes, name: str, declared_modality: str | None = None) -> Upload:
+    def from_bytes(
+        cls,
+        data: bytes,
+        name: str,
+        declared_modality: str | None = None,
+        drawn_for: str | None = None,
+    ) -> Upload:
         return cls(
             name=name or "scan",
             data=bytes(data),
             digest=hashlib.sha256(data).hexdigest(),
             declared_modality=declared_modality,
+            drawn_for=drawn_for,
         )
 
 

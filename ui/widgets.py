@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from ui.choice import ModelFit, declared_kind, is_untagged
+from ui.choice import ModelFit, declared_kind, declared_model, is_untagged
 from ui.common import model_label, user_action
 from ui.report import NOT_REACHABLE, operating_points, unreachable_points
 from ui.scans import (
@@ -51,7 +51,9 @@ def scan_picker(key: str) -> Upload | None:
                 st.markdown(attribution)
         if path is None:
             return None
-        return Upload.from_bytes(path.read_bytes(), path.name, declared_kind(path))
+        return Upload.from_bytes(
+            path.read_bytes(), path.name, declared_kind(path), declared_model(path)
+        )
     uploaded = st.file_uploader("Upload a scan", type=None, key=f"{key}_upload", help=UPLOAD_HELP)
     if uploaded is None:
         return None

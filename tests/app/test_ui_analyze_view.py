@@ -111,7 +111,7 @@ def test_a_dicom_upload_gets_its_result_as_three_dicom_objects_of_its_study():
     root = Path(__file__).resolve().parents[2]
     data = (root / "zoo" / "samples" / "cxr_cr_chest.dcm").read_bytes()
     registry = Registry(root / "zoo" / "models")
-    card = registry.card("inceptionv3-cxr-mass")
+    card = registry.card("customcnn-cxr-mass")
     scan = load_scan(data, filename="cr.dcm")
     (prediction,) = predict(card.id, [scan], registry=registry, keep_preprocessed=True)
     threshold = 0.25  # the user's own, not the card's: the objects must say this one

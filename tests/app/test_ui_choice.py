@@ -2,7 +2,14 @@
 
 import math
 
-from ui.choice import UNKNOWN_RESEMBLANCE, declared_kind, default_models, rank_models, scan_modality
+from ui.choice import (
+    UNKNOWN_RESEMBLANCE,
+    declared_kind,
+    declared_model,
+    default_models,
+    rank_models,
+    scan_modality,
+)
 from zoo.registry import Registry
 
 
@@ -58,3 +65,27 @@ def test_every_shipped_sample_declares_its_kind():
     assert samples
     for sample in samples:
         assert declared_kind(sample) in {"CT", "MR", "CR", "DX"}, sample.name
+
+
+def test_a_sample_drawn_for_a_model_opens_on_it_when_it_fits(tmp_path, model_writer):
+    zoo = _zoo(tmp_path, model_writer)
+    ratios = {"chest-a": 3.0, "chest-c": 0.5, "ct-b": 0.1}
+    assert [f.id for f in rank_models(zoo, "DX", ratios, "chest-a")] == [
+        "chest-a",
+        "chest-c",
+        "ct-b",
+    ]
+    # a model that does not fit the scan's kind is not moved up by the sample's word
+    assert rank_models(zoo, "DX", ratios, "ct-b")[0].id == "chest-c"
+    (tmp_path / "kinds.csv").write_text("file,modality,model\nkid.jpg,DX,chest-a\nct.jpg,CT,\n")
+    assert declared_model(tmp_path / "kid.jpg") == "chest-a"
+    assert declared_model(tmp_path / "ct.jpg") is None
+    assert declared_model(tmp_path / "absent.jpg") is None
+
+
+def test_every_model_a_shipped_sample_names_is_shipped():
+    from ui.scans import find_samples
+
+    shipped = set(Registry().ids())
+    for sample in find_samples():
+        assert declared_model(sample) in shipped | {None}, sample.name

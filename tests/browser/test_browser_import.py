@@ -199,6 +199,6 @@ def test_a_multilabel_model_one_finding_at_a_time(tab, shipped, tmp_path):
     shot(tab, "multilabel-3-thresholds")
 
     chosen = compare_on_labelled_set(tab, r"^mass \(CR, DX\)")
-    assert "nih-multi" in chosen and "inceptionv3-cxr-mass" in chosen
+    assert "nih-multi" in chosen and "customcnn-cxr-mass" in chosen
     assert tab.get_by_text(re.compile("DeLong")).count() > 0
     shot(tab, "multilabel-4-compare")

@@ -27,7 +27,7 @@ MODEL_IDS = sorted(p.name for p in MODELS.iterdir() if p.is_dir())
 KINDS = {
     "CT": {"customcnn-lung-ct", "resnet-lung-ct"},
     "MR": {"multiclass-brain-mri"},
-    "DX": {"inceptionv3-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic", "pediatric-cxr"},
+    "DX": {"customcnn-cxr-mass", "multiclass-cxr", "mobilenetv3-synthetic", "pediatric-cxr"},
 }
 
 
@@ -144,7 +144,7 @@ def test_uploads_of_three_kinds_then_pages_and_back(tab, shipped):
     # another model of the same kind: the report follows at once
     current = picked_model(tab)
     tab.get_by_role("combobox", name="Model").click()
-    other = tab.get_by_role("option", name=re.compile(r"multiclass-cxr|inceptionv3-cxr-mass"))
+    other = tab.get_by_role("option", name=re.compile(r"multiclass-cxr|customcnn-cxr-mass"))
     other.filter(has_not_text=current).first.click()
     model_id = check(tab, "DX")
     assert model_id != current

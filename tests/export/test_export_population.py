@@ -43,7 +43,7 @@ def test_the_card_gains_both_sections_from_the_served_model(tmp_path, pediatric_
     shutil.copytree(ROOT / "zoo" / "models" / "multiclass-cxr", model_dir)
     recipe_card = json.loads(json.dumps(load_recipe("multiclass-cxr").card))
     # every film of the small folder, not only the pediatric recipe's test side
-    recipe_card["population_shift"]["populations"][0].pop("test_side_of")
+    recipe_card["population_shift"]["populations"][0].pop("test_side_of", None)
     card = add_population_sections(model_dir, recipe_card, shared_dir=pediatric_folder)
     assert json.loads((model_dir / "card.json").read_text()) == card
     parse_card(card)

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "zoo" / "models"
 SAMPLES = sorted(p for p in (ROOT / "zoo" / "samples").iterdir() if p.suffix in {".jpg", ".dcm"})
 SHIPPED = (
+    "customcnn-cxr-mass",
     "customcnn-lung-ct",
-    "inceptionv3-cxr-mass",
     "mobilenetv3-synthetic",
     "multiclass-brain-mri",
     "multiclass-cxr",
@@ -136,7 +136,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 #: names its folder). The synthetic model's images are generated, not stored.
 CASE_FOLDERS = {
     "customcnn-lung-ct": "lung_ct",
-    "inceptionv3-cxr-mass": "chest_xray",
+    "customcnn-cxr-mass": "chest_xray",
     "multiclass-brain-mri": "brain_mri",
     "multiclass-cxr": "",
     "pediatric-cxr": "pediatric_cxr",

@@ -24,7 +24,7 @@ MODELS = ROOT / "zoo" / "models"
 @pytest.fixture(scope="module")
 def analyzed():
     source = pydicom.dcmread(CR)
-    summary, objects = analyze_dataset(source, "inceptionv3-cxr-mass", Registry(MODELS))
+    summary, objects = analyze_dataset(source, "customcnn-cxr-mass", Registry(MODELS))
     return source, summary, objects
 
 
@@ -52,7 +52,7 @@ def numbers(dataset) -> dict[str, float]:
 
 def test_the_report_states_the_result_and_the_model_that_made_it(analyzed):
     _, summary, objects = analyzed
-    card = Registry(MODELS).card("inceptionv3-cxr-mass")
+    card = Registry(MODELS).card("customcnn-cxr-mass")
     assert (summary.model_id, summary.model_version, summary.model_sha256) == (
         card.id,
         card.version,
@@ -60,7 +60,7 @@ def test_the_report_states_the_result_and_the_model_that_made_it(analyzed):
     )
     assert summary.label == "mass" and summary.threshold == card.default_threshold
     said = texts(objects.report)
-    assert "inceptionv3-cxr-mass" in said and card.version in said
+    assert "customcnn-cxr-mass" in said and card.version in said
     assert f"SHA-256 {card.file.sha256}" in said
     assert "Research use only; not for diagnosis." in said
     assert ("Present" if summary.called else "Absent") in said

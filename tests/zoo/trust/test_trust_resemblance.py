@@ -15,12 +15,12 @@ SAMPLES = ROOT / "zoo" / "samples"
 #: The shipped models trained on each kind of sample (by file-name prefix).
 OWN_KIND = {
     "ct_lung": {"customcnn-lung-ct", "resnet-lung-ct"},
-    "cxr_nih": {"inceptionv3-cxr-mass", "multiclass-cxr"},
+    "cxr_nih": {"customcnn-cxr-mass", "multiclass-cxr"},
     # grey-level statistics tell chest films from CT and MRI, not children from adults: a
     # pediatric film resembles all three chest models' inputs (its own model's embedding
     # check, once it has run, is what flags adult films)
-    "cxr_pediatric": {"pediatric-cxr", "multiclass-cxr", "inceptionv3-cxr-mass"},
-    "cxr_tb": {"inceptionv3-cxr-mass", "multiclass-cxr"},
+    "cxr_pediatric": {"pediatric-cxr", "multiclass-cxr", "customcnn-cxr-mass"},
+    "cxr_tb": {"customcnn-cxr-mass", "multiclass-cxr"},
     "mri_brain": {"multiclass-brain-mri"},
 }
 
