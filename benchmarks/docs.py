@@ -118,16 +118,13 @@ def _populations(registry) -> list[str]:
     rows = comparison_rows(cards)
     if not rows:
         return []
-    columns = list(rows[0])
     lines = [
         "## What a change of population does",
         "",
         "Each model's question on its own test side and on films of a population it never saw,",
         "scored through the serving path (`python -m pipeline populations`).",
         "",
-        "| " + " | ".join(columns) + " |",
-        "|" + "---|" * len(columns),
-        *("| " + " | ".join(row[c] for c in columns) + " |" for row in rows),
+        *_markdown_table(rows),
         "",
     ]
     for card in cards:
@@ -135,16 +132,23 @@ def _populations(registry) -> list[str]:
         if not collections:
             continue
         section = card.raw["by_collection"]
-        columns = list(collections[0])
         lines += [
             f"`{card.id}`, {section['question']} by {section['column']} ({section['side']} side):",
             "",
-            "| " + " | ".join(columns) + " |",
-            "|" + "---|" * len(columns),
-            *("| " + " | ".join(row[c] for c in columns) + " |" for row in collections),
+            *_markdown_table(collections),
             "",
         ]
     return lines
+
+
+def _markdown_table(rows: list[dict[str, str]]) -> list[str]:
+    """Rows of equal keys as a Markdown table, the keys as its header."""
+    columns = list(rows[0])
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(row[c] for c in columns) + " |" for row in rows),
+    ]
 
 
 def performance_page(data_dir: Path) -> str:

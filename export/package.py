@@ -153,7 +153,7 @@ def export_run(
             model=card["id"],
             version=card["version"],
             sha256=card["file"]["sha256"],
-            case_ids=[labelled.item_ids()[i] for i in test_idx],
+            case_ids=list(np.asarray(labelled.item_ids(), dtype=object)[test_idx]),
         )
     elif len(split.test):
         card["metrics"]["note"] = (

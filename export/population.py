@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,8 @@ def add_population_sections(
             step(f"scoring {population['name']} through {card['id']} as served")
             labelled = _population(population, shared_dir)
             probabilities, scored = _served(registry, card["id"], labelled, own.labels)
-            asked = LabelGroup(
-                group.name,
-                group.positive,
-                tuple(population["cases"]),
-                tuple(population["controls"]),
+            asked = replace(
+                group, cases=tuple(population["cases"]), controls=tuple(population["controls"])
             )
             names = np.asarray(labelled.labels, dtype=object)[scored]
             rows.append(
@@ -135,30 +133,16 @@ def _test_columns(
 
 
 def _population(spec: Mapping[str, Any], shared_dir: str | Path | None) -> LabelledSet:
-    root = Path(shared_dir) if shared_dir else loaders.shared_data_root()
-    if root is None or not root.is_dir():
-        raise loaders.DataError("population checks read ../shared/data, which is not here")
-    name = spec["set"]
-    if name == "chest_xray":
-        labelled = loaders.load_shared_chest_xray(root, task=spec.get("task", "pneumonia"))
-    elif name == "pediatric_cxr":
-        labelled = loaders.load_shared_pediatric_cxr(root)
-    else:
-        raise loaders.DataError(f"no population set {name!r} (chest_xray, pediatric_cxr)")
-    if owner := spec.get("test_side_of"):
-        labelled = _test_side(labelled, owner, root)
-    return labelled
-
-
-def _test_side(labelled: LabelledSet, recipe_id: str, root: Path) -> LabelledSet:
-    """Only the films on the test side of recipe ``recipe_id`` (say, the films a pretrained
+    """The population's films (a ``../shared/data`` set, as a recipe names one); with
+    ``test_side_of``, only those on that recipe's test side (say, films a pretrained
     backbone was kept away from)."""
-    from training.datasets import recipe_split
-    from training.recipe import load_recipe
+    from training.datasets import shared_set, split_paths
 
-    other, split = recipe_split(load_recipe(recipe_id), data_dir=root, run_dir=Path("."))
-    test = {Path(other.paths[i]).resolve() for i in split.test}
-    return labelled.subset(np.array([Path(p).resolve() in test for p in labelled.paths]))
+    labelled = shared_set(dict(spec), shared_dir)
+    if owner := spec.get("test_side_of"):
+        test = set(split_paths(owner, shared_dir, ("test",)))
+        labelled = labelled.subset(np.array([Path(p).resolve() in test for p in labelled.paths]))
+    return labelled
 
 
 def _served(

@@ -89,9 +89,9 @@ def add_trust(
         model_path, fold_weights=card["file"].get("dequantize_weights_at_load", False)
     )
     train, val, test = split.train, split.validation, split.test
+    shown = np.arange(len(inputs))
     if "test" not in card["metrics"]:  # a candidate: its test images are never run
-        test = test[:0]
-    shown = np.setdiff1d(np.arange(len(inputs)), np.setdiff1d(split.test, test))
+        shown, test = np.setdiff1d(shown, test), test[:0]
     step(f"[2/7] scoring {len(shown)} images with {model_path}")
     outputs = outputs_of(session, inputs, shown)
     probabilities = as_matrix(outputs["probabilities"], len(recipe.labels))

@@ -134,7 +134,7 @@ def load_labelled(
     if source == "synthetic":
         labelled = _synthetic(spec, recipe, run_dir, smoke)
     elif source == "shared":
-        labelled = _keep_sources(_shared(spec, data_dir), spec.get("sources"))
+        labelled = _keep_sources(shared_set(spec, data_dir), spec.get("sources"))
     else:
         labelled = _user(spec, data_dir)
     label_map = spec.get("label_map")
@@ -184,7 +184,8 @@ def _keep_sources(labelled: LabelledSet, sources: list[str] | None) -> LabelledS
     return labelled.subset(labelled.metadata["source"].isin(list(sources)).to_numpy())
 
 
-def _shared(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
+def shared_set(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
+    """The ``../shared/data`` set a recipe's (or a population check's) ``data`` names."""
     root = Path(data_dir) if data_dir else loaders.shared_data_root()
     if root is None or not Path(root).is_dir():
         raise loaders.DataError(
@@ -211,32 +212,35 @@ def _shared(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:
     raise loaders.DataError(f"unknown shared set {name!r}")
 
 
+def split_paths(recipe_id: str, data_dir: str | Path | None, sides: tuple[str, ...]) -> list[Path]:
+    """The files (resolved) on ``sides`` (``validation``, ``test``) of recipe
+    ``recipe_id``'s split, as its training makes it."""
+    from training.recipe import load_recipe
+
+    other, split = recipe_split(load_recipe(recipe_id), data_dir=data_dir, run_dir=Path("."))
+    index = np.concatenate([getattr(split, side) for side in sides])
+    return [Path(other.paths[i]).resolve() for i in index]
+
+
 def held_out_removed(
     labelled: LabelledSet, recipe_ids: list[str], data_dir: str | Path
 ) -> LabelledSet:
     """``labelled`` without the validation and test films of the recipes named, nor any
     other film of their patients (groups): a backbone pretrained on what is left has never
     seen what those models are chosen and judged on."""
-    from training.recipe import load_recipe
-
-    if not recipe_ids:
-        return labelled
     group_of = {
         path.resolve(): group for path, group in zip(labelled.paths, labelled.groups, strict=True)
     }
     held_groups: set[str] = set()
     for recipe_id in recipe_ids:
-        other, split = recipe_split(load_recipe(recipe_id), data_dir=data_dir, run_dir=Path("."))
-        for i in np.concatenate([split.validation, split.test]):
-            group = group_of.get(Path(other.paths[i]).resolve())
-            if group is None:
+        for path in split_paths(recipe_id, data_dir, ("validation", "test")):
+            if path not in group_of:
                 raise loaders.DataError(
-                    f"{other.paths[i]} (held out by {recipe_id}) is not among the films to "
-                    "pretrain on: the two loaders disagree"
+                    f"{path} (held out by {recipe_id}) is not among the films to pretrain on: "
+                    "the two loaders disagree"
                 )
-            held_groups.add(group)
-    keep = np.array([group not in held_groups for group in labelled.groups])
-    return labelled.subset(keep)
+            held_groups.add(group_of[path])
+    return labelled.subset(np.array([group not in held_groups for group in labelled.groups]))
 
 
 def _user(spec: dict[str, Any], data_dir: str | Path | None) -> LabelledSet:

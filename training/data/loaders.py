@@ -417,19 +417,17 @@ def load_chest_pretraining(root: str | os.PathLike[str]) -> LabelledSet:
         nih_folder,
         nih,
         [_pretraining_class(f) for f in nih["findings"]],
-        [f"nih:{p}" for p in nih["patient_id"]],
+        list(nih["patient_id"]),
         PRETRAINING_CLASSES,
         str(nih_folder / "labels.csv"),
         drop_columns=("image", "findings", "boxes"),
     )
-    nih_set.metadata.insert(0, "collection", "nih")
-    tb_set = load_shared_tb_xray(root)
-    tb_set.groups = [f"tb_xray:{g}" for g in tb_set.groups]
-    tb_set.metadata.insert(0, "collection", "tb_xray")
-    pediatric = load_shared_pediatric_cxr(root)
-    pediatric.groups = [f"pediatric_cxr:{g}" for g in pediatric.groups]
-    pediatric.metadata.insert(0, "collection", "pediatric_cxr")
-    return LabelledSet.concat([nih_set, tb_set, pediatric], PRETRAINING_CLASSES)
+    parts = [
+        _as_collection(nih_set, "nih"),
+        _as_collection(load_shared_tb_xray(root), "tb_xray"),
+        _as_collection(load_shared_pediatric_cxr(root), "pediatric_cxr"),
+    ]
+    return LabelledSet.concat(parts, PRETRAINING_CLASSES)
 
 
 def _check_classes(classes: Sequence[str], present: Iterable[str], name: str) -> None:
@@ -456,16 +454,21 @@ def load_multiclass_cxr(shared_root: str | os.PathLike[str]) -> LabelledSet:
         nih_folder,
         nih,
         labels,
-        [f"nih:{p}" for p in nih["patient_id"]],
+        list(nih["patient_id"]),
         ("normal", "pneumonia", "tuberculosis"),
         str(nih_folder / "labels.csv"),
         drop_columns=("image",),
     )
-    nih_set.metadata.insert(0, "collection", "nih")
-    tb_set = load_shared_tb_xray(root)
-    tb_set.groups = [f"tb_xray:{g}" for g in tb_set.groups]
-    tb_set.metadata.insert(0, "collection", "tb_xray")
-    return LabelledSet.concat([nih_set, tb_set], ("normal", "pneumonia", "tuberculosis"))
+    parts = [_as_collection(nih_set, "nih"), _as_collection(load_shared_tb_xray(root), "tb_xray")]
+    return LabelledSet.concat(parts, ("normal", "pneumonia", "tuberculosis"))
+
+
+def _as_collection(labelled: LabelledSet, name: str) -> LabelledSet:
+    """``labelled`` as one collection of several: groups prefixed with ``name`` (so groups
+    of two sets never merge) and a ``collection`` metadata column."""
+    labelled.groups = [f"{name}:{g}" for g in labelled.groups]
+    labelled.metadata.insert(0, "collection", name)
+    return labelled
 
 
 # --------------------------------------------------------------------------- user layouts
