@@ -248,8 +248,9 @@ def _scoring(data_dir: Path) -> list[str]:
             f"(1024 x 1024 JPEG) through `{payload['model']}` (224 px) into Parquet, batches "
             f"of {payload['batch_size']}: the local engine with one ONNX Runtime thread and "
             "with all cores, then Ray Data on a local cluster with one and two actors (one "
-            "thread each; cluster start reported apart). Measured on "
-            f"{payload['machine']}."
+            "thread each; cluster start reported apart), the files already in the page "
+            "cache. Each run is timed whole and from its first part written to its last. "
+            f"Measured on {payload['machine']}."
         ),
         tables,
     )

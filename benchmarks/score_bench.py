@@ -5,8 +5,10 @@ with ``../shared/data`` beside the repository. NIH chest films (1024 x 1024 JPEG
 ``multiclass-cxr`` (a 224-px custom CNN), every engine on the same files into a fresh
 output: the local engine with one ONNX Runtime thread (the Ray workers' setting) and with
 all cores; Ray Data on a local cluster with one and with two actors, one thread each.
-Ray's time counts from the start of scoring to the last part written, cluster start left
-out (it is paid once per cluster, not per archive) and reported apart. Memory per worker:
+Every engine is timed from the call to the last part written (cluster start left out:
+it is paid once per cluster, not per archive, and reported apart), and again from the
+first part written to the last: the rate once the workers are up, which is what an
+archive of 10⁵ files sees. Memory per worker:
 each actor's peak RSS, sampled every 0.2 s. From these, a projection for ChestX-ray14
 (112,120 films). ``python -m benchmarks.docs`` tables the JSON in ``docs/performance.md``.
 """
@@ -67,10 +69,30 @@ class PeakRss:
             time.sleep(0.2)
 
 
+class Clock:
+    """The progress calls of one run, timed: when the first batch was written, and the rate
+    from there to the last (what an archive of 10⁵ files sees once the workers are up)."""
+
+    def __init__(self) -> None:
+        self.began, self.calls = time.perf_counter(), []
+
+    def __call__(self, done: int, total: int, rate: float) -> None:
+        self.calls.append((time.perf_counter(), done))
+
+    def measures(self, files: int) -> dict:
+        (first_at, first), (last_at, last) = self.calls[0], self.calls[-1]
+        seconds = last_at - self.began
+        return {"seconds": seconds, "images_per_s": files / seconds,
+                "first_batch_s": first_at - self.began,
+                "steady_per_s": (last - first) / (last_at - first_at)}  # fmt: skip
+
+
 def run(images: int, batch_size: int) -> dict:
     import ray
 
     items = films(images)
+    for item in items:  # every engine reads from the page cache, the first one too
+        Path(item.path).read_bytes()
     registry = Registry(ROOT / "zoo" / "models")
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -80,13 +102,12 @@ def run(images: int, batch_size: int) -> dict:
             import zoo.runtime.session as session
 
             session.clear_sessions()
-            out = scratch / f"local-{threads}"
-            began = time.perf_counter()
-            score_local(items, [MODEL], out, registry, batch_size=batch_size)
-            seconds = time.perf_counter() - began
+            clock = Clock()
+            score_local(items, [MODEL], scratch / f"local-{threads}", registry,
+                        batch_size=batch_size, progress=clock)  # fmt: skip
             rows.append({"engine": f"local, {threads} thread(s)", "workers": 1,
-                         "seconds": seconds, "images_per_s": len(items) / seconds,
-                         "worker_mb": None, "startup_s": 0.0})  # fmt: skip
+                         **clock.measures(len(items)), "worker_mb": None,
+                         "startup_s": 0.0})  # fmt: skip
         os.environ.pop("MEDZOO_INTRA_OP_THREADS", None)
         for workers in (1, 2):
             began = time.perf_counter()
@@ -96,13 +117,13 @@ def run(images: int, batch_size: int) -> dict:
             pids = scratch / f"pids-{workers}"
             pids.mkdir()
             with PeakRss(pids) as memory:
-                began = time.perf_counter()
+                clock = Clock()
                 score_ray(items, [MODEL], scratch / f"ray-{workers}", registry,
-                          workers=workers, batch_size=batch_size, pid_dir=str(pids))  # fmt: skip
-                seconds = time.perf_counter() - began
+                          workers=workers, batch_size=batch_size, progress=clock,
+                          pid_dir=str(pids))  # fmt: skip
             ray.shutdown()
             rows.append({"engine": f"Ray Data, {workers} actor(s)", "workers": workers,
-                         "seconds": seconds, "images_per_s": len(items) / seconds,
+                         **clock.measures(len(items)),
                          "worker_mb": max(memory.peaks.values(), default=None),
                          "startup_s": startup})  # fmt: skip
     return {"machine": machine(), "images": len(items), "model": MODEL,
@@ -115,36 +136,46 @@ def tables(payload: dict) -> list[str]:
     two = next(r for r in payload["rows"] if r["engine"].startswith("Ray") and r["workers"] == 2)
     local = rows["local, 1 thread(s)"]
     lines = [
-        "| engine | images/s | seconds | cluster start (s) | peak RSS per worker (MB) |",
-        "|---|---:|---:|---:|---:|",
+        "| engine | images/s, whole run | seconds | first batch written after (s) "
+        "| images/s after the first batch | cluster start (s) | peak RSS per worker (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in payload["rows"]:
         memory = "—" if row["worker_mb"] is None else f"{row['worker_mb']:.0f}"
         lines.append(
             f"| {row['engine']} | {row['images_per_s']:.1f} | {row['seconds']:.1f} "
+            f"| {row['first_batch_s']:.1f} | {row['steady_per_s']:.1f} "
             f"| {row['startup_s']:.1f} | {memory} |"
         )
-    speedup = two["images_per_s"] / one["images_per_s"]
-    overhead = local["images_per_s"] / one["images_per_s"] - 1
-    rate = two["images_per_s"] / 2  # per core, one thread each
+    speedup = two["steady_per_s"] / one["steady_per_s"]
+    whole_speedup = two["images_per_s"] / one["images_per_s"]
+    overhead = local["steady_per_s"] / one["steady_per_s"] - 1
+    whole_overhead = local["images_per_s"] / one["images_per_s"] - 1
+    rate = two["steady_per_s"] / 2  # per core, one thread each
+    start = two["first_batch_s"] + two["startup_s"]
     lines += [
         "",
-        "| measure | value | target |",
-        "|---|---:|---|",
+        "Targets are judged on the rate after the first batch (what an archive of 10⁵ files "
+        "sees); the whole-run figures, which carry the workers' start "
+        f"(about {one['first_batch_s']:.0f} s before the first batch is written), are beside them.",
+        "",
+        "| measure | after the first batch | whole run | target |",
+        "|---|---:|---:|---|",
         f"| Ray, 2 actors / 1 actor | {speedup:.2f}x (efficiency {speedup / 2:.0%}) "
-        f"| ≥ 1.7x: {'met' if speedup >= 1.7 else 'missed'} |",
+        f"| {whole_speedup:.2f}x | ≥ 1.7x: {'met' if speedup >= 1.7 else 'missed'} |",
         f"| Ray, 1 actor: time per image over the local engine (1 thread) | {overhead:+.0%} "
-        f"| ≤ 15%: {'met' if overhead <= 0.15 else 'missed'} |",
+        f"| {whole_overhead:+.0%} | ≤ 15%: {'met' if overhead <= 0.15 else 'missed'} |",
         "",
         f"Projection for ChestX-ray14 ({CHESTXRAY14:,} films), assuming throughput grows with "
-        f"cores at the two-actor efficiency measured here ({rate:.1f} images/s per core) and "
-        "files read as fast as here (local disk; object storage adds its own latency):",
+        f"cores at the two-actor rate measured here ({rate:.1f} images/s per core), "
+        f"{start:.0f} s to start the cluster and its workers, and files read as fast as here "
+        "(local disk, page cache; object storage adds its own latency):",
         "",
         "| cluster | cores | hours |",
         "|---|---:|---:|",
     ]
     for nodes, cores in ((1, 2), (4, 16), (16, 64)):
-        hours = CHESTXRAY14 / (rate * cores) / 3600
+        hours = (start + CHESTXRAY14 / (rate * cores)) / 3600
         lines.append(f"| {nodes} node(s) of {cores // nodes} cores | {cores} | {hours:.2f} |")
     lines.append(
         "| GPUs | — | not measured here (no GPU); with `onnxruntime-gpu` the actors would "

@@ -48,6 +48,7 @@ def _score(args: argparse.Namespace) -> int:
             workers=args.workers,
             batch_size=args.batch_size,
             embeddings=args.embeddings,
+            progress=print_progress,
         )
     else:
         summary = score_local(

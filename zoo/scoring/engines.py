@@ -4,9 +4,12 @@ existing cluster.
 Both take the same items, skip the (file, model) pairs the output holds, and write parts
 through :mod:`zoo.scoring.results`. The Ray engine is Ray Data's own pipeline: the items
 as a dataset, ``map_batches`` over an actor pool (one ONNX Runtime session per model per
-actor, one thread each), ``write_parquet``. Actors are restarted and their batches retried
-when a worker dies, so a lost worker loses no rows and, since a batch is written once,
-duplicates none. No scheduler, queue or pool is written here.
+actor, one thread each), its output streamed back as each batch is done and written as a
+part by the local engine's writer (Ray's ``write_parquet`` tasks waited for a free CPU,
+which the actors hold until the end: an interrupted run would have kept nothing). Actors
+are restarted and their batches retried when a worker dies, so a lost worker loses no rows
+and, since each scored batch arrives once, duplicates none. No scheduler, queue or pool is
+written here.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ class ScoreActor:
         rows = [r for r in rows if (r["path"], r["model"]) not in self.done]
         from zoo.scoring.results import to_table
 
-        return to_table(rows) if rows else None
+        return to_table(rows)
 
 
 def score_ray(
@@ -119,9 +122,14 @@ def score_ray(
     workers: int = 2,
     batch_size: int = 64,
     embeddings: bool = False,
+    progress: Progress | None = None,
     pid_dir: str | None = None,
 ) -> RunSummary:
-    """Score on Ray Data: a local cluster of ``workers`` CPUs, or the one at ``address``."""
+    """Score on Ray Data: a local cluster of ``workers`` CPUs, or the one at ``address``.
+
+    The scored batches stream back to this process, which writes each as a part the moment
+    it arrives (as the local engine does): an interrupted run keeps every batch it finished,
+    and the progress line counts them."""
     import logging
 
     import ray
@@ -161,13 +169,18 @@ def score_ray(
             batch_format="pandas",
             # Ray Data restarts a dead actor and retries its batch by default (max_restarts
             # and max_task_retries -1): no row lost or doubled, as the tests check
-            concurrency=workers,
+            compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=1,
             num_gpus=gpus_per_actor(),
             runtime_env={"env_vars": {"MEDZOO_INTRA_OP_THREADS": "1"}},
         )
-        out.mkdir(parents=True, exist_ok=True)
-        scored.write_parquet(str(out))
+        files_done = 0
+        for table in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
+            write_part(out, table)
+            files_done += len(set(table.column("path").to_pylist()))
+            if progress is not None:
+                elapsed = time.perf_counter() - began
+                progress(files_done, len(todo), files_done / elapsed if elapsed else 0.0)
     finally:
         if started_here:
             ray.shutdown()

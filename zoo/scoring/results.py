@@ -53,14 +53,15 @@ def done_keys(out: Path) -> set[tuple[str, str]]:
     return set(zip(table["path"].to_pylist(), table["model"].to_pylist(), strict=True))
 
 
-def write_part(out: Path, rows: Sequence[dict[str, Any]]) -> Path | None:
-    """``rows`` as one new part of ``out``, written whole or not at all."""
-    if not rows:
+def write_part(out: Path, rows: Sequence[dict[str, Any]] | pa.Table) -> Path | None:
+    """``rows`` (dicts, or a table :func:`to_table` made) as one new part of ``out``,
+    written whole or not at all."""
+    if not len(rows):
         return None
     out.mkdir(parents=True, exist_ok=True)
     name = f"{PART_PREFIX}{uuid.uuid4().hex}.parquet"
     staging = out / f".{name}"
-    pq.write_table(to_table(rows), staging)
+    pq.write_table(rows if isinstance(rows, pa.Table) else to_table(rows), staging)
     os.replace(staging, out / name)
     return out / name
 

@@ -1,5 +1,6 @@
 """The Ray Data engine on a local two-CPU cluster (loopback only): the local engine's
-output, and a worker killed mid-run costs no row and duplicates none."""
+output, a worker killed mid-run costs no row and duplicates none, and a run stopped
+midway keeps what it finished and is completed by the same call."""
 
 import os
 import signal
@@ -9,6 +10,7 @@ import time
 import pandas as pd
 import pytest
 
+from zoo.cli import main
 from zoo.registry import Registry
 from zoo.scoring.engines import score_local, score_ray
 from zoo.scoring.inputs import list_inputs
@@ -76,3 +78,48 @@ def test_a_killed_worker_loses_no_row_and_duplicates_none(cluster, archive, zoo_
     assert not rows.duplicated(["path", "model"]).any()
     expected = {(item.path, m) for item in items for m in MODELS}
     assert set(zip(rows["path"], rows["model"], strict=True)) == expected
+
+
+class Stop(Exception):
+    """What Ctrl-C is to a user: the run stops between two batches."""
+
+
+def test_a_stopped_run_keeps_its_batches_and_resumes_to_the_whole(
+    cluster, archive, zoo_dir, tmp_path
+):
+    items = list_inputs(archive / "manifest.csv")
+    registry = Registry(zoo_dir)
+    score_local(items, MODELS, tmp_path / "whole", registry, batch_size=4)
+    seen: list[tuple[int, int]] = []
+
+    def stop_after_two_batches(done: int, total: int, rate: float) -> None:
+        seen.append((done, total))
+        if len(seen) == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        score_ray(items, MODELS, tmp_path / "resumed", registry, workers=2, batch_size=4,
+                  progress=stop_after_two_batches)  # fmt: skip
+    (first, total), (kept, _) = seen  # files done, of the files to do
+    assert 0 < first < kept < total == len(items)
+    assert len(table(tmp_path / "resumed")) == kept * len(MODELS)  # written as they came
+    summary = score_ray(items, MODELS, tmp_path / "resumed", registry, workers=2, batch_size=4)
+    assert summary.scored == len(items) - kept and summary.skipped == kept
+    pd.testing.assert_frame_equal(table(tmp_path / "whole"), table(tmp_path / "resumed"),
+                                  check_dtype=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_the_command_reports_progress_and_writes_the_results(
+    engine, cluster, archive, zoo_dir, tmp_path, capsys
+):
+    out = tmp_path / "results"
+    command = ["--models-dir", str(zoo_dir), "score", "--model", "binary-test",
+               "--input", str(archive), "--out", str(out), "--engine", engine,
+               "--batch-size", "4"]  # fmt: skip
+    assert main(command) == 0
+    files = len(list_inputs(archive))
+    printed = capsys.readouterr().err
+    assert f"scored {files}/{files} files (" in printed and "images/s)" in printed
+    assert f"scored {files} files (0 already in {out})" in printed
+    assert len(table(out)) == files
