@@ -3,7 +3,7 @@
     python -m pipeline train RECIPE [--data DIR] [--epochs N] [--smoke]
     python -m pipeline export RUN_DIR --to zoo/models/ID [--int8 | --int8-weights | --fp16]
     python -m pipeline trust RUN_DIR --to zoo/models/ID [--shared DIR] [--no-heatmaps]
-    python -m pipeline build-zoo [--smoke]
+    python -m pipeline build-zoo [--smoke] [--only ID ...] [--models DIR] [--candidate]
 
 RECIPE is a path or a shipped recipe id (``training/recipes/<id>.json``).
 """
@@ -94,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("--smoke", action="store_true")
     build.add_argument("--only", nargs="*", help="recipe ids to rebuild (default: all)")
     build.add_argument("--models", type=Path, default=Path("zoo/models"))
+    build.add_argument(
+        "--candidate",
+        action="store_true",
+        help="score validation only (no test side): to time the build or check that it "
+        "reproduces the zoo, into another --models folder",
+    )
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -182,7 +188,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     from pipeline.build_zoo import build_zoo
 
-    build_zoo(smoke=args.smoke, only=args.only, models_dir=args.models)
+    build_zoo(smoke=args.smoke, only=args.only, models_dir=args.models, candidate=args.candidate)
     return 0
 
 
