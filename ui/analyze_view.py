@@ -58,6 +58,11 @@ def finding_rows(prediction: Prediction) -> tuple[FindingRow, ...]:
     return tuple(sorted(rows, key=lambda row: -row.probability))
 
 
+#: The headings of :attr:`AnalysisView.verdict`, on screen and in the PDF.
+CALL_AT_THRESHOLD = "Call at this threshold"
+MOST_PROBABLE = "Most probable label"
+
+
 @dataclass(frozen=True)
 class AnalysisView:
     """One scan's report, as shown (and printed) for the model that produced it."""
@@ -83,6 +88,17 @@ class AnalysisView:
     def flagged(self) -> bool:
         """The scan looks unlike the model's training data: no confident report."""
         return self.out_of_distribution is not None
+
+    @property
+    def verdict(self) -> tuple[str, str]:
+        """The report's one-line answer, as (heading, label). A binary result (or one
+        finding of a multi-label model) is the call at the threshold shown, which the user
+        may have moved from the card's: ``label`` at or above it, the other label below.
+        A multiclass result is its most probable label, whatever the threshold."""
+        if self.card.is_binary:
+            other = next(name for name in self.card.labels if name != self.label)
+            return CALL_AT_THRESHOLD, self.label if self.score >= self.threshold else other
+        return MOST_PROBABLE, self.prediction.label
 
     @property
     def confidence_text(self) -> str | None:
@@ -180,7 +196,7 @@ def report_content(
         threshold=view.threshold,
         operating_point=view.operating_point,
         risk_level=view.level,
-        predicted_label=prediction.label,
+        verdict=view.verdict,
         probabilities=prediction.probabilities,
         validation_sensitivity=view.at["sensitivity"] if view.at else None,
         validation_specificity=view.at["specificity"] if view.at else None,

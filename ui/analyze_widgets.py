@@ -138,9 +138,10 @@ def report_block(view: AnalysisView) -> None:
     )
     text_col, bars_col = st.columns([3, 2], gap="large")
     with text_col:
+        heading, answer = view.verdict
         st.markdown(
-            f":{LEVEL_COLOURS[view.level]}-badge[{view.level}] Most probable label: "
-            f"**{prediction.label}** · {provenance(prediction, view.card)} · "
+            f":{LEVEL_COLOURS[view.level]}-badge[{view.level}] {heading}: "
+            f"**{answer}** · {provenance(prediction, view.card)} · "
             f"{prediction.latency_ms:.1f} ms"
         )
         if view.distance is not None:

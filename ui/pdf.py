@@ -35,7 +35,7 @@ class ReportContent:
     threshold: float
     operating_point: str
     risk_level: str
-    predicted_label: str
+    verdict: tuple[str, str]  # (heading, label): AnalysisView.verdict
     probabilities: Mapping[str, float]
     validation_sensitivity: float | None
     validation_specificity: float | None
@@ -85,7 +85,7 @@ def build_report(content: ReportContent) -> bytes:
             ("Risk score (0-1)", f"{content.score:.3f}"),
             ("Threshold", f"{content.threshold:.3f} ({content.operating_point})"),
             ("Risk level", content.risk_level),
-            ("Most probable label", content.predicted_label),
+            content.verdict,
             (
                 "At this threshold",
                 f"validation sensitivity {_fmt(content.validation_sensitivity)}, "

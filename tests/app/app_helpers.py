@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,14 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from ui.analyze_view import CALL_AT_THRESHOLD, MOST_PROBABLE
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
 SHARED_XRAY = ROOT.parent / "shared" / "data" / "chest_xray" / "images" / "00000002_000.jpg"
 TIMEOUT = 60
+#: The report's answer line, whichever kind of model gave it.
+REPORT_HEADINGS = re.compile(f"{MOST_PROBABLE}|{CALL_AT_THRESHOLD}")
 
 
 @functools.cache

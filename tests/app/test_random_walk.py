@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import keyed
+from app_helpers import REPORT_HEADINGS, keyed
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "zoo" / "models"
@@ -56,7 +56,7 @@ def _check(at, page: str, log: list[str]) -> None:
     assert not at.exception, (log, [e.value for e in at.exception])
     if page != "analyze":
         return
-    lines = [m.value for m in at.markdown if "Most probable label" in m.value]
+    lines = [m.value for m in at.markdown if REPORT_HEADINGS.search(m.value)]
     lines += [c.value for c in at.caption if c.value.startswith("Result withheld")]
     pickers = [w for w in at.selectbox if str(w.key).startswith("analyze_model:")]
     if lines and pickers:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from app_helpers import captions, errors, keyed, ok, texts
+from app_helpers import REPORT_HEADINGS, captions, errors, keyed, ok, texts
 
 from ui.choice import declared_model
 from zoo.registry import Registry
@@ -169,7 +169,7 @@ def _report_model(at) -> str:
     """The model id the report says produced it (the provenance line, or for a scan
     flagged out of distribution the line that says its result is withheld)."""
     lines = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    line = next(t for t in lines if "Most probable label" in t or t.startswith("Result withheld"))
+    line = next(t for t in lines if REPORT_HEADINGS.search(t) or t.startswith("Result withheld"))
     return next(model_id for model_id in SHIPPED if f"({model_id} v" in line)
 
 

@@ -136,3 +136,27 @@ def test_a_dicom_upload_gets_its_result_as_three_dicom_objects_of_its_study():
     assert measured["Probability of mass"] == pytest.approx(
         prediction.probabilities["mass"], abs=1e-6
     )
+
+
+def test_a_binary_verdict_is_the_call_at_the_threshold_shown(binary):
+    # once the line read "Most probable label: mass" for P(mass) 0.20, the card's call at
+    # its 0.08 threshold, and kept saying so when the user moved the threshold above 0.20
+    _, card, prediction, validation = binary
+    score = prediction.probabilities["abnormal"]
+    negative = next(label for label in card.labels if label != "abnormal")
+    below, above = max(0.0, score - 0.01), min(1.0, score + 0.01)
+    for threshold, called in ((below, "abnormal"), (above, negative)):
+        view = analysis_view(card, prediction, "abnormal", threshold, "t", validation,
+                             model_fits=True)  # fmt: skip
+        assert view.verdict == ("Call at this threshold", called)
+
+
+def test_a_multiclass_verdict_is_its_most_probable_label(zoo_dir):
+    registry = Registry(zoo_dir)
+    card = registry.card("multi-test")
+    scan = load_scan(_png(), filename="a.png")
+    (prediction,) = predict("multi-test", [scan], registry=registry)
+    top = max(prediction.probabilities, key=prediction.probabilities.get)
+    for label in card.labels:  # whichever label the report is about
+        view = analysis_view(card, prediction, label, 0.5, "t", None, model_fits=True)
+        assert view.verdict == ("Most probable label", top)

@@ -296,7 +296,7 @@ def test_pdf_report_is_built_in_memory(zoo_dir):
         threshold=0.4,
         operating_point="Youden",
         risk_level="High",
-        predicted_label="pneumonia",
+        verdict=("Most probable label", "pneumonia"),
         probabilities={"normal": 0.1, "pneumonia": 0.7, "tuberculosis": 0.2},
         validation_sensitivity=0.9,
         validation_specificity=float("nan"),

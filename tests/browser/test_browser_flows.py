@@ -27,6 +27,10 @@ from PIL import Image
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The report's answer line (a multiclass model's most probable label, a binary one's call
+#: at the threshold shown), and that line or the one saying the result is withheld.
+REPORT_ANSWER = re.compile(r"Most probable label|Call at this threshold")
+REPORT_LINE = re.compile(f"{REPORT_ANSWER.pattern}|Result withheld")
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 SHARED_XRAY = ROOT.parent / "shared" / "data" / "chest_xray" / "images" / "00000002_000.jpg"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_browser_flows import (
+    REPORT_LINE,
     ROOT,
     WAIT_MS,
     go,
@@ -51,9 +52,6 @@ def picked_model(page) -> str:
     """The model id the Analyze page's model picker shows."""
     text = page.get_by_role("combobox", name="Model").input_value()
     return next(m for m in MODEL_IDS if f"({m}," in text)
-
-
-REPORT_LINE = re.compile(r"Most probable label|Result withheld")
 
 
 def reported_model(page) -> str:
