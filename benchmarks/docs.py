@@ -65,7 +65,7 @@ def models_page(models_dir: Path) -> str:
         rows = operating_point_rows(registry, entry.id)
         points = ", ".join(f"{r['operating point']} {r['threshold']}" for r in rows)
         lines.append(f"- `{entry.id}`: {points}")
-    lines += ["", *_targets(registry), *_populations(registry)]
+    lines += ["", *_targets(registry), *_populations(registry), *_trust(registry)]
     lines += ["", "## Provenance and licence", ""]
     for entry in registry.entries():
         data = entry.card.training_data
@@ -139,6 +139,34 @@ def _populations(registry) -> list[str]:
             "",
         ]
     return lines
+
+
+def _trust(registry) -> list[str]:
+    """Each model's trust signals and heatmap localization, as its Model zoo entry says them."""
+    from ui.trust import localization_rows, trust_summary_lines
+
+    lines = [
+        "## Trust signals",
+        "",
+        "Measured on each shipped file by `python -m pipeline trust` (calibration, thresholds",
+        "and the out-of-distribution threshold chosen on validation) and shown on the Model",
+        "zoo page in the same words.",
+        "",
+    ]
+    for entry in registry.entries():
+        lines.append(f"- `{entry.id}`:")
+        lines += [f"  - {line}" for line in trust_summary_lines(entry.card)]
+    for entry in registry.entries():
+        rows = localization_rows(entry.card)
+        if rows:
+            lines += [
+                "",
+                f"`{entry.id}`: does the heatmap point into the radiologist's box? (pointing "
+                "game and share of heatmap energy in the boxes, against a centre prior; 95% CI)",
+                "",
+                *_markdown_table(rows),
+            ]
+    return [*lines, ""]
 
 
 def _markdown_table(rows: list[dict[str, str]]) -> list[str]:

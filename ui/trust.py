@@ -388,7 +388,7 @@ def trust_summary_lines(card: ModelCard) -> list[str]:
     if effect.get("test"):
         before, after = effect["test"]["before"], effect["test"]["after"]
         lines.append(
-            f"Calibration: {calibration.get('method')} (fitted on validation); test ECE "
+            f"Calibration: {calibration.get('method')} (chosen and fitted on validation); test ECE "
             f"{number(before.get('ece'))} → {number(after.get('ece'))}."
         )
     uncertainty = raw.get("uncertainty")

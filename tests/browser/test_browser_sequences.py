@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_browser_flows import (
+    REPORT_ANSWER,
     REPORT_LINE,
     ROOT,
     WAIT_MS,
@@ -81,9 +82,24 @@ def check(page, kind: str | None = None) -> str:
         page.wait_for_timeout(1000)
     picked, reported = now
     assert reported == picked
+    assert_the_call_follows_the_threshold(page)
     if kind:
         assert picked in KINDS[kind], (kind, picked)
     return picked
+
+
+def assert_the_call_follows_the_threshold(page) -> None:
+    """A binary report's answer is its label when the risk score shown is at or above the
+    threshold shown, the other label below (once it kept the card's call after a move)."""
+    answers = page.get_by_text(REPORT_ANSWER)
+    if not answers.count() or "Call at this threshold" not in answers.first.inner_text():
+        return
+    called = re.search(r"Call at this threshold: (\S+)", answers.first.inner_text()).group(1)
+    box = page.locator("[data-testid=stMetric]", has_text="Risk score").first.inner_text()
+    heading, value = [line.strip() for line in box.splitlines() if line.strip()][:2]
+    label = re.search(r"P\('(.+)'\)", heading).group(1)
+    _, threshold = threshold_shown(page)
+    assert (called == label) == (float(value) >= threshold), (called, label, value, threshold)
 
 
 def threshold_shown(page) -> tuple[str, float]:
