@@ -295,8 +295,9 @@ def _models(data_dir: Path) -> list[str]:
             "`python -m benchmarks.zoo_models`: each model through `zoo.runtime.predict` "
             "(preprocessing, ONNX Runtime with heatmap and embedding outputs, the "
             "out-of-distribution score), one image at a time on a sample of its own kind, "
-            f"{payload['repeats']} runs after a warm-up, {payload['threads']} threads, all six "
-            f"loaded in one process as the server loads them. Measured on {payload['machine']}."
+            f"{payload['repeats']} runs after a warm-up, {payload['threads']} threads, all "
+            f"{len(payload['rows'])} loaded in one process as the server loads them. "
+            f"Measured on {payload['machine']}."
         ),
         table,
     )

@@ -1,11 +1,11 @@
-"""Memory: N browser sessions one after another, each touching every page, all six models.
+"""Memory: N browser sessions one after another, each touching every page and every model.
 
 Run ``python -m benchmarks.memory_walk [--sessions 30] [--imported 2] [--json FILE]``
 from the repository root (needs Debian's Chromium and Playwright). A fresh
 ``streamlit run streamlit_app.py`` serves the shipped zoo on loopback; each session opens a
 new browser context and walks Home → Analyze (a scan of one kind, then every model of that
 kind) → Compare (the same scan) → Thresholds → Metrics → Batch → Model zoo. The kinds take
-turns (CT, brain MRI, chest X-ray), so every three sessions touch all six models. With
+turns (CT, brain MRI, chest X-ray), so every three sessions touch every shipped model. With
 ``--imported N`` each session first uploads N shipped ONNX files on Add a model as if they
 came from elsewhere and runs each on Analyze: the memory of imported models. After each
 session the server's RSS and peak RSS (VmHWM) are read from ``/proc``.
