@@ -31,7 +31,7 @@ def refresh_card_text(model_dir: str | Path, recipe_card: dict[str, Any]) -> dic
         card["training_data"]["population"] = recipe_card["population"]
     if recipe_card.get("quality_targets"):
         card["metrics"]["quality_targets"] = quality_targets(
-            recipe_card["quality_targets"], card["metrics"]
+            recipe_card["quality_targets"], card["metrics"], card.get("localization")
         )
     parse_card(card)
     path.write_text(json.dumps(card, indent=2))

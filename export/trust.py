@@ -34,6 +34,7 @@ import pandas as pd
 from export.cam import gradient_tape_cam
 from export.onnx_export import cpu_session
 from export.package import load_trained_model
+from export.targets import quality_targets
 from training.data import load_arrays, load_split
 from training.datasets import load_labelled
 from training.recipe import parse_recipe
@@ -148,6 +149,10 @@ def add_trust(
         card["localization"] = localization
     else:
         card.pop("localization", None)
+    if recipe.card.get("quality_targets"):  # a localization target is judged only now
+        card["metrics"]["quality_targets"] = quality_targets(
+            recipe.card["quality_targets"], card["metrics"], card.get("localization")
+        )
     subgroups = subgroup_section(labelled, y, served, card, val, test, recipe.labels, positive)
     if subgroups:
         card["subgroups"] = subgroups

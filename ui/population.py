@@ -69,7 +69,7 @@ def target_rows(card: ModelCard) -> list[dict[str, str]]:
     targets = (card.metrics or {}).get("quality_targets") or []
     return [
         {
-            "metric": str(t.get("metric")),
+            "metric": _metric_name(str(t.get("metric"))),
             "target": f"≥ {number(t.get('min'))}",
             "validation": number(t.get("validation")),
             "test": number(t.get("test")),
@@ -78,6 +78,13 @@ def target_rows(card: ModelCard) -> list[dict[str, str]]:
         for t in targets
         if isinstance(t, Mapping)
     ]
+
+
+def _metric_name(metric: str) -> str:
+    if metric.startswith("pointing_gain_"):  # a difference of two hit rates
+        finding = metric.removeprefix("pointing_gain_")
+        return f"pointing game, {finding}: model's hit rate − centre prior's"
+    return metric
 
 
 def scorings_sentence(card: ModelCard) -> str | None:

@@ -57,7 +57,15 @@ def _with_sections(zoo_dir: Path, model_id: str = "multi-test") -> dict:
             "met_on_validation": True,
             "test": 0.78,
             "met_on_test": False,
-        }
+        },
+        {
+            "metric": "pointing_gain_mass",
+            "min": 0.01,
+            "validation": -0.154,
+            "met_on_validation": False,
+            "test": 0.077,
+            "met_on_test": True,
+        },
     ]
     card["metrics"]["test_scorings"] = {
         "models_scored": 2,
@@ -84,8 +92,10 @@ def test_rows_carry_the_cards_figures(zoo_dir):
     assert own["sensitivity"] == "50.0% (40.0%–60.0%)"
     a, b = collection_rows(card)
     assert a["AUC (95% CI)"] == with_ci(AUC) and b["AUC (95% CI)"] == "undefined"
-    (target,) = target_rows(card)
+    target, pointing = target_rows(card)
     assert (target["test"], target["on test"]) == ("0.780", "missed")
+    assert pointing["metric"] == "pointing game, mass: model's hit rate − centre prior's"
+    assert (pointing["validation"], pointing["test"]) == ("-0.154", "0.077")
     assert "2 models" in scorings_sentence(card) and "v0.9.0 (120 shared)" in scorings_sentence(
         card
     )

@@ -46,3 +46,25 @@ def test_class_recall_and_focus_metrics_are_read_where_the_card_keeps_them():
     assert (recall["validation"], recall["met_on_validation"]) == (0.93, True)
     assert (recall["test"], recall["met_on_test"]) == (0.88, False)
     assert auc["validation"] == 0.98 and auc["test"] is None and not auc["met_on_test"]
+
+
+def test_the_pointing_gain_is_the_model_hit_rate_over_the_centre_priors():
+    def side(model: float, prior: float) -> dict:
+        return {"model": {"pointing_hit_rate": model}, "centre_prior": {"pointing_hit_rate": prior}}
+
+    localization = {
+        "findings": {"mass": {"validation": side(1 / 13, 3 / 13), "test": side(2 / 13, 1 / 13)}}
+    }
+    gain, absent = quality_targets(
+        [
+            {"metric": "pointing_gain_mass", "min": 0.01},
+            {"metric": "pointing_gain_nodule", "min": 0.01},
+        ],
+        METRICS,
+        localization,
+    )
+    assert math.isclose(gain["validation"], -2 / 13) and not gain["met_on_validation"]
+    assert math.isclose(gain["test"], 1 / 13) and gain["met_on_test"]
+    assert absent["test"] is None and not absent["met_on_test"]  # no boxes of that finding
+    (no_section,) = quality_targets([{"metric": "pointing_gain_mass", "min": 0.01}], METRICS)
+    assert no_section["validation"] is None and not no_section["met_on_validation"]
