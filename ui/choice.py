@@ -2,8 +2,10 @@
 
 1. **The modality tag.** A DICOM's Modality, or the kind a shipped sample declares
    (``kinds.csv`` beside the samples): models trained on it fit, and come first. A sample
-   drawn from one model's data set may also name that model (``kinds.csv``'s ``model``):
-   among the fitting models it comes first.
+   may also name the model it opens on (``kinds.csv``'s ``model``): the one whose data set
+   it was drawn from, or the one whose labels name what it shows (a normal CT slice opens
+   on the three-class model, not on benign-vs-malignant); among the fitting models it
+   comes first.
 2. **Resemblance.** Among those, and for image files that carry no tag, models whose
    training inputs the scan resembles come first (:mod:`zoo.trust.resemblance`: the
    input-side out-of-distribution ratio, no model run). An untagged scan fits a model when
@@ -114,7 +116,7 @@ def declared_kind(sample: Path) -> str | None:
 
 
 def declared_model(sample: Path) -> str | None:
-    """The model whose data set a shipped sample was drawn from (``kinds.csv``), if any."""
+    """The model a shipped sample opens on (``kinds.csv``), if it names one."""
     return _kinds(str(sample.parent)).get(sample.name, (None, None))[1]
 
 

@@ -199,6 +199,23 @@ def test_a_sequence_of_uploads_is_reported_by_the_model_the_picker_names(open_pa
             assert _report_model(at) == others[0] == keyed(at.selectbox, "analyze_model").value.id
 
 
+#: What each sample shows (ATTRIBUTION.md), as the labels of a model that can say it name it.
+SAMPLE_FINDINGS = {
+    "ct_lung_benign.jpg": "benign",
+    "ct_lung_malignant.jpg": "malignant",
+    "ct_lung_normal.jpg": "normal",
+    "cxr_nih_mass.jpg": "mass",
+    "cxr_nih_no_finding.jpg": "no_finding",
+    "cxr_nih_pneumonia.jpg": "pneumonia",
+    "cxr_pediatric_pneumonia.jpg": "pneumonia",
+    "cxr_tb_normal.jpg": "normal",
+    "cxr_tb_tuberculosis.jpg": "tuberculosis",
+    "mri_brain_glioma.jpg": "glioma",
+    "mri_brain_meningioma.jpg": "meningioma",
+    "mri_brain_pituitary.jpg": "pituitary",
+}
+
+
 @pytest.mark.parametrize(
     "sample",
     sorted(p.name for p in SAMPLES.glob("*.*") if p.suffix != ".csv" and p.suffix != ".md"),
@@ -214,8 +231,13 @@ def test_a_sample_opens_on_a_model_of_its_declared_kind(open_page, sample):
     assert picked.fits, (sample, picked.id, picked.why)
     assert _report_model(at) == picked.id
     drawn_for = declared_model(SAMPLES / sample)
-    if drawn_for:  # a sample drawn from one model's data opens on that model
+    if drawn_for:  # a sample declared for one model opens on that model
         assert picked.id == drawn_for
+    finding = SAMPLE_FINDINGS.get(sample)
+    if finding:  # ... and on one that can name what it shows (a normal CT slice once opened
+        # on the benign/malignant model, the NIH pneumonia film on the mass model)
+        labels = Registry(MODELS).card(picked.id).labels
+        assert any(finding in label for label in labels), (sample, picked.id, labels)
     if sample.endswith(".dcm"):
         # the public DICOM test file comes from no data set a model was trained on: the
         # model it opens on may flag it, and then the warning names that model
