@@ -255,11 +255,22 @@ def _evaluate_scores(args: argparse.Namespace) -> int:
         print(f"{model_id} on {entry['n']} labelled files ({entry['left_out']} left out)")
         if "metrics" in entry:
             _print_table(["metric", "value", "95% CI"], _report_rows(entry))
+    for model_id, section in report.get("subgroups", {}).items():
+        print(f"{model_id} by {section['column']} (threshold {_fmt(section['threshold'])}):")
+        _print_table(["value", "n", "positives", "AUC", "sensitivity", "specificity"],
+                     _subgroup_rows(section["rows"]))  # fmt: skip
+        for gap in (section.get("gaps") or {}).values():
+            if gap and gap.get("flagged"):
+                print(
+                    f"  flagged: {gap['metric']} {gap['best']} {_fmt(gap['best_estimate'])} vs "
+                    f"{gap['worst']} {_fmt(gap['worst_estimate'])} (difference 95% CI "
+                    f"{_fmt(gap['ci_low'])}–{_fmt(gap['ci_high'])}, {gap['method']})"
+                )
     for test in report["comparisons"]:
         print(
-            f"paired DeLong, '{test['label']}': {test['model_a']} {test['auc_a']:.3f} vs "
-            f"{test['model_b']} {test['auc_b']:.3f} on {test['cases']} files, "
-            f"p = {test['p_value']:.4f}"
+            f"paired DeLong, '{test['label']}': {test['model_a']} {_fmt(test['auc_a'])} vs "
+            f"{test['model_b']} {_fmt(test['auc_b'])} on {test['cases']} files, "
+            f"p = {_fmt(test['p_value'], '{:.4f}')}"
         )
     return EXIT_OK
 
@@ -292,20 +303,41 @@ def _write_scores(
             writer.writerow([str(path), label_of[path], *probs, predicted])
 
 
+def _subgroup_rows(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """One line per slice: each figure with its 95% CI (n/a where a slice lacks a class)."""
+
+    def with_ci(row: dict[str, Any], name: str) -> str:
+        value = row.get(name)
+        if value is None:
+            return "n/a"
+        return f"{_fmt(value)} ({_fmt(row.get(f'{name}_low'))}–{_fmt(row.get(f'{name}_high'))})"
+
+    figures = ("auc", "sensitivity", "specificity")
+    return [
+        [str(row["value"]), str(row["n"]), str(row["positives"])]
+        + [with_ci(row, name) for name in figures]
+        for row in rows
+    ]
+
+
 def _report_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, value in report["metrics"].items():
         if isinstance(value, dict):
-            ci = f"{value['ci'][0]:.3f}–{value['ci'][1]:.3f}" if value.get("ci") else ""
-            rows.append([name, _fmt(value["value"]), ci])
+            ci = value.get("ci")
+            # a set with one class has no AUC: value and bounds come back as None
+            text = f"{_fmt(ci[0])}–{_fmt(ci[1])}" if ci and None not in ci else "n/a" if ci else ""
+            rows.append([name, _fmt(value.get("value")), text])
         else:
             rows.append([name, _fmt(value), ""])
     return rows
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, float):
-        return "nan" if np.isnan(value) else f"{value:.3f}"
+        return "nan" if np.isnan(value) else pattern.format(value)
     return str(value)
 
 

@@ -71,3 +71,31 @@ def test_the_command_line_prints_the_same_report(scored, capsys):
                  "--json"]) == 0  # fmt: skip
     printed = json.loads(capsys.readouterr().out)
     assert printed == evaluate_results(out, registry)
+
+
+def test_a_set_of_one_class_prints_undefined_figures_not_a_traceback(
+    archive, zoo_dir, tmp_path, capsys
+):
+    # 400 NIH films that all happened to be 'no_finding' once ended in a TypeError
+    items = [i for i in list_inputs(archive / "manifest.csv") if i.carried["label"] == "abnormal"]
+    score_local(items, ["binary-test"], tmp_path / "out", Registry(zoo_dir))
+    assert main(["--models-dir", str(zoo_dir), "evaluate", "--scores", str(tmp_path / "out"),
+                 "--labels-column", "label"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert f"binary-test on {len(items)} labelled files" in printed
+    auc = next(line for line in printed.splitlines() if line.split()[:1] == ["auc"])
+    assert auc.split() == ["auc", "n/a", "n/a"]
+
+
+def test_the_text_report_tables_each_slice_of_the_by_column(scored, capsys):
+    out, registry, _ = scored
+    assert main(["--models-dir", str(registry.root), "evaluate", "--scores", str(out),
+                 "--labels-column", "label", "--by", "site"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    rows = evaluate_results(out, registry, "label", by="site")["subgroups"]["binary-test"]["rows"]
+    assert "binary-test by site (threshold " in printed
+    for row in rows:  # each slice's line carries its AUC as the JSON report has it
+        line = next(
+            x for x in printed.splitlines() if x.split()[:2] == [row["value"], str(row["n"])]
+        )
+        assert (f"{row['auc']:.3f}" if row["auc"] is not None else "n/a") in line
