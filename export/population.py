@@ -138,7 +138,7 @@ def _population(spec: Mapping[str, Any], shared_dir: str | Path | None) -> Label
     backbone was kept away from)."""
     from training.datasets import shared_set, split_paths
 
-    labelled = shared_set(dict(spec), shared_dir)
+    labelled = shared_set({"task": "pneumonia", **spec}, shared_dir)  # NIH: pneumonia vs normal
     if owner := spec.get("test_side_of"):
         test = set(split_paths(owner, shared_dir, ("test",)))
         labelled = labelled.subset(np.array([Path(p).resolve() in test for p in labelled.paths]))

@@ -43,12 +43,12 @@ def metric_value(
     (``validation`` or ``test``)."""
     if name.startswith("pointing_gain_"):
         findings = (localization or {}).get("findings") or {}
-        sides = (findings.get(name.removeprefix("pointing_gain_")) or {}).get(side) or {}
-        model = (sides.get("model") or {}).get("pointing_hit_rate")
-        prior = (sides.get("centre_prior") or {}).get("pointing_hit_rate")
-        if model is None or prior is None:
+        report = (findings.get(name.removeprefix("pointing_gain_")) or {}).get(side) or {}
+        model = (report.get("model") or {}).get("pointing_hits")
+        prior = (report.get("centre_prior") or {}).get("pointing_hits")
+        if model is None or prior is None or not report.get("n"):
             return None
-        return float(model) - float(prior)
+        return (model - prior) / report["n"]  # the counts, not the rates rounded in the card
     if "." in name:  # a focus report: "<name>_vs_rest.auc"
         section, name = name.split(".", 1)
         return metric_value(metrics.get(section) or {}, side, name)

@@ -24,6 +24,7 @@ def build_zoo(
     (they read the test side's predictions)."""
     from export.package import export_run, headline_auc
     from export.population import add_population_sections
+    from export.test_ledger import LEDGER
     from export.trust import add_trust
     from training.train import train
 
@@ -32,6 +33,13 @@ def build_zoo(
     if unknown:
         shipped = [r.id for r in all_recipes(shipped_only=True)]
         raise ValueError(f"no recipes {unknown}; shipped: {shipped}")
+    if candidate:  # export would refuse them, but only after hours of training
+        shipped = [r.id for r in recipes if (models_dir / r.id / LEDGER).exists()]
+        if shipped:
+            raise ValueError(
+                f"{models_dir} holds shipped models ({', '.join(shipped)}): build candidates "
+                "into another folder (--models)"
+            )
     built, rows = [], []
     began = time.perf_counter()
     for number, recipe in enumerate(recipes, start=1):

@@ -60,6 +60,7 @@ def finding_rows(prediction: Prediction) -> tuple[FindingRow, ...]:
 
 #: The headings of :attr:`AnalysisView.verdict`, on screen and in the PDF.
 CALL_AT_THRESHOLD = "Call at this threshold"
+SCORE_AGAINST_THRESHOLD = "Score against this threshold (no call: it was not chosen on data)"
 MOST_PROBABLE = "Most probable label"
 
 
@@ -91,13 +92,18 @@ class AnalysisView:
 
     @property
     def verdict(self) -> tuple[str, str]:
-        """The report's one-line answer, as (heading, label). A binary result (or one
+        """The report's one-line answer, as (heading, answer). A binary result (or one
         finding of a multi-label model) is the call at the threshold shown, which the user
-        may have moved from the card's: ``label`` at or above it, the other label below.
-        A multiclass result is its most probable label, whatever the threshold."""
+        may have moved from the card's: ``label`` at or above it, ``not <label>`` below
+        (not the model's other class: "no_finding" or "benign" would claim more than a
+        threshold on one score says). A model whose threshold was never chosen on data
+        makes no call: its score is above or below. A multiclass result is its most
+        probable label, whatever the threshold."""
         if self.card.is_binary:
-            other = next(name for name in self.card.labels if name != self.label)
-            return CALL_AT_THRESHOLD, self.label if self.score >= self.threshold else other
+            above = self.score >= self.threshold
+            if self.level == NOT_EVALUATED:
+                return SCORE_AGAINST_THRESHOLD, "above" if above else "below"
+            return CALL_AT_THRESHOLD, self.label if above else f"not {self.label}"
         return MOST_PROBABLE, self.prediction.label
 
     @property

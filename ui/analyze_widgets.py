@@ -16,10 +16,10 @@ from ui import charts
 from ui.analyze_view import LEVEL_COLOURS, AnalysisView
 from ui.heatmap import DEFAULT_OPACITY, cam_channel, display_image, draw_boxes, overlay
 from ui.inference import occlusion, provenance
-from ui.report import DISTANCE_RULE, RISK_RULE
+from ui.report import DISTANCE_RULE, RISK_RULE, fmt_score
 from ui.scans import Upload
 from ui.trust import boxes_caption, heatmap_caveat, sample_boxes
-from ui.widgets import fmt_score, scan_key
+from ui.widgets import scan_key
 from zoo.imaging import Scan
 from zoo.registry import Registry
 from zoo.runtime.occlusion import squares

@@ -9,8 +9,8 @@ import streamlit as st
 from ui.choice import ModelFit
 from ui.common import model_label
 from ui.heatmap import cam_channel, overlay
+from ui.report import fmt_score
 from ui.trust import ood_sentence
-from ui.widgets import fmt_score
 from zoo.card import ModelCard
 from zoo.imaging import Scan
 from zoo.labels import LabelTask, label_tasks

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 from fpdf.enums import XPos, YPos
 
+from ui.report import fmt_score
 from zoo.card import ModelCard
 from zoo.results.pdf_layout import DISCLAIMER as DISCLAIMER  # re-exported
 from zoo.results.pdf_layout import ReportPage, closing, flag, new_document
@@ -82,8 +83,11 @@ def build_report(content: ReportContent) -> bytes:
             ("Model", f"{card.name} ({card.id} v{content.model_version})"),
             ("Model file SHA-256", content.model_sha256),
             ("Label of interest", content.label),
-            ("Risk score (0-1)", f"{content.score:.3f}"),
-            ("Threshold", f"{content.threshold:.3f} ({content.operating_point})"),
+            ("Risk score (0-1)", fmt_score(content.score, content.threshold)),
+            (
+                "Threshold",
+                f"{fmt_score(content.threshold, content.score)} ({content.operating_point})",
+            ),
             ("Risk level", content.risk_level),
             content.verdict,
             (

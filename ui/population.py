@@ -73,7 +73,11 @@ def target_rows(card: ModelCard) -> list[dict[str, str]]:
             "target": f"≥ {number(t.get('min'))}",
             "validation": number(t.get("validation")),
             "test": number(t.get("test")),
-            "on test": "met" if t.get("met_on_test") else "missed",
+            "on test": "not scored"
+            if t.get("test") is None
+            else "met"
+            if t.get("met_on_test")
+            else "missed",
         }
         for t in targets
         if isinstance(t, Mapping)

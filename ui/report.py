@@ -226,3 +226,11 @@ def _computed_points(table: ThresholdTable, cost_ratio: float | None) -> dict[st
         if cost_ratio is not None:
             computed[MIN_COST] = table.min_cost_threshold(cost_fn_fp_ratio=cost_ratio)
     return computed
+
+
+def fmt_score(value: float, other: float) -> str:
+    """``value`` with enough decimals to tell it apart from ``other`` (a score vs a threshold)."""
+    for digits in (3, 4, 5, 6):
+        if round(value, digits) != round(other, digits) or value == other:
+            return f"{value:.{digits}f}"
+    return f"{value:.7f}"

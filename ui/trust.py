@@ -378,17 +378,25 @@ def trust_summary_lines(card: ModelCard) -> list[str]:
     if ood:
         own = [r for r in ood.get("evaluation", []) if r["kind"] == "own"]
         val = next((r for r in own if r["images"].startswith("validation")), None)
+        flagged = ood.get("other_kinds_flagged")
+        least = (ood.get("targets") or {}).get("other_kinds_flagged_min")
+        target = ""
+        if isinstance(least, int | float):
+            met = isinstance(flagged, int | float) and flagged >= least
+            target = f" (target ≥ {least:.0%}: {'met' if met else 'missed'})"
         lines.append(
-            "Out-of-distribution warning: other kinds of images flagged "
-            f"{number(ood.get('other_kinds_flagged'), '{:.0%}')} (target ≥ 95%), own validation "
-            f"images {number(val['flagged'] if val else None, '{:.0%}')} (≤ 5% by construction)."
+            f"Out-of-distribution warning: other kinds of images flagged "
+            f"{number(flagged, '{:.0%}')}{target}, own validation images "
+            f"{number(val['flagged'] if val else None, '{:.0%}')} (≤ 5% by construction)."
         )
     calibration = card.calibration or {}
     effect = calibration.get("effect", {})
     if effect.get("test"):
         before, after = effect["test"]["before"], effect["test"]["after"]
+        method = calibration.get("method")
+        how = "chosen on validation" if method == "none" else "chosen and fitted on validation"
         lines.append(
-            f"Calibration: {calibration.get('method')} (chosen and fitted on validation); test ECE "
+            f"Calibration: {method} ({how}); test ECE "
             f"{number(before.get('ece'))} → {number(after.get('ece'))}."
         )
     uncertainty = raw.get("uncertainty")

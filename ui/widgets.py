@@ -241,14 +241,6 @@ def fmt_pct(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.1%}"
 
 
-def fmt_score(value: float, other: float) -> str:
-    """``value`` with enough decimals to tell it apart from ``other`` (a score vs a threshold)."""
-    for digits in (3, 4, 5, 6):
-        if round(value, digits) != round(other, digits) or value == other:
-            return f"{value:.{digits}f}"
-    return f"{value:.7f}"
-
-
 def key_values(rows: dict[str, object]) -> None:
     """A two-column field/value table (Markdown, so long values wrap)."""
 

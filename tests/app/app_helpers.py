@@ -13,14 +13,16 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from ui.analyze_view import CALL_AT_THRESHOLD, MOST_PROBABLE
+from ui.analyze_view import CALL_AT_THRESHOLD, MOST_PROBABLE, SCORE_AGAINST_THRESHOLD
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
 SHARED_XRAY = ROOT.parent / "shared" / "data" / "chest_xray" / "images" / "00000002_000.jpg"
 TIMEOUT = 60
 #: The report's answer line, whichever kind of model gave it.
-REPORT_HEADINGS = re.compile(f"{MOST_PROBABLE}|{CALL_AT_THRESHOLD}")
+REPORT_HEADINGS = re.compile(
+    "|".join(re.escape(h) for h in (MOST_PROBABLE, CALL_AT_THRESHOLD, SCORE_AGAINST_THRESHOLD))
+)
 
 
 @functools.cache

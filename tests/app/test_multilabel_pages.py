@@ -191,6 +191,9 @@ def test_the_report_and_its_pdf_are_about_one_finding_and_list_every_one(added, 
         card.labels, key=lambda k: -prediction.probabilities[k]
     )
     assert {row.label: row.threshold for row in view.findings} == card.label_thresholds
+    # the answer is about effusion at its own threshold, never the top finding's name
+    called = view.score >= threshold
+    assert view.verdict == ("Call at this threshold", "effusion" if called else "not effusion")
 
     class Plain(pdf._Report):  # uncompressed, so the text can be read back
         def __init__(self, *args, **kwargs):

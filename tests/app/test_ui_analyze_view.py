@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from ui import pdf
-from ui.analyze_view import UNEVALUATED_ADVICE, analysis_view, report_content
+from ui.analyze_view import (
+    NOT_EVALUATED,
+    UNEVALUATED_ADVICE,
+    analysis_view,
+    report_content,
+)
 from ui.stats import ScoredSet
 from zoo.imaging import load_scan
 from zoo.registry import Registry
@@ -141,14 +146,19 @@ def test_a_dicom_upload_gets_its_result_as_three_dicom_objects_of_its_study():
 def test_a_binary_verdict_is_the_call_at_the_threshold_shown(binary):
     # once the line read "Most probable label: mass" for P(mass) 0.20, the card's call at
     # its 0.08 threshold, and kept saying so when the user moved the threshold above 0.20
+    # below it: "not abnormal", not the model's other class ("normal" claims more)
     _, card, prediction, validation = binary
     score = prediction.probabilities["abnormal"]
-    negative = next(label for label in card.labels if label != "abnormal")
     below, above = max(0.0, score - 0.01), min(1.0, score + 0.01)
-    for threshold, called in ((below, "abnormal"), (above, negative)):
+    for threshold, called in ((below, "abnormal"), (score, "abnormal"), (above, "not abnormal")):
         view = analysis_view(card, prediction, "abnormal", threshold, "t", validation,
                              model_fits=True)  # fmt: skip
         assert view.verdict == ("Call at this threshold", called)
+        # a model whose threshold was never chosen on data makes no call
+        unevaluated = dataclasses.replace(view, level=NOT_EVALUATED)
+        heading, answer = unevaluated.verdict
+        assert heading.startswith("Score against this threshold (no call")
+        assert answer == ("above" if called == "abnormal" else "below")
 
 
 def test_a_multiclass_verdict_is_its_most_probable_label(zoo_dir):

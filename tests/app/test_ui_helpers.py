@@ -18,9 +18,8 @@ from ui.batch import (
     read_zip,
 )
 from ui.pdf import ReportContent, build_report
-from ui.report import confidence, operating_points, recommendations, risk_level
+from ui.report import confidence, fmt_score, operating_points, recommendations, risk_level
 from ui.scans import Upload, find_samples, summary_rows, window_choices
-from ui.widgets import fmt_score
 from zoo.imaging import load_scan
 from zoo.metrics import ThresholdTable
 from zoo.preprocess import Preprocessed, preprocess

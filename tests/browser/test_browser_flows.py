@@ -28,8 +28,11 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The report's answer line (a multiclass model's most probable label, a binary one's call
-#: at the threshold shown), and that line or the one saying the result is withheld.
-REPORT_ANSWER = re.compile(r"Most probable label|Call at this threshold")
+#: at the threshold shown, or where no threshold was chosen on data its score against it),
+#: and that line or the one saying the result is withheld.
+REPORT_ANSWER = re.compile(
+    r"Most probable label|Call at this threshold|Score against this threshold"
+)
 REPORT_LINE = re.compile(f"{REPORT_ANSWER.pattern}|Result withheld")
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"

@@ -55,22 +55,23 @@ def nav(page, name: str) -> None:
     no_exception(page)
 
 
-def compare_on_labelled_set(tab, task: str) -> str:
+def compare_on_labelled_set(tab, task: str, expected: tuple[str, ...] = ()) -> str:
     """Compare, models on a labelled set, the label task matching ``task``: the models
-    chosen (the page settled, no traceback)."""
+    chosen once they name every one of ``expected`` (or 30 s passed; the page settled,
+    no traceback)."""
     nav(tab, "Compare models")
     tab.get_by_text("Models on a labelled set").click()
     settle(tab)
     tab.get_by_role("combobox", name=re.compile("Label of interest")).click()
     tab.get_by_role("option", name=re.compile(task)).first.click()
-    # the models follow the task a rerun later: read until two reads 1 s apart agree
-    # (on a busy machine a single read once caught the previous task's models)
+    # the models follow the task a rerun later: read until they name what is expected and
+    # two reads 1 s apart agree (on a busy machine one read caught the previous task's)
     chosen, deadline = None, time.monotonic() + 30
     while True:
         settle(tab)
         no_exception(tab)
         now = tab.locator("[data-testid=stMultiSelect]").last.inner_text()
-        if now == chosen or time.monotonic() > deadline:
+        if (now == chosen and all(m in now for m in expected)) or time.monotonic() > deadline:
             return now
         chosen = now
         tab.wait_for_timeout(1000)
@@ -119,8 +120,9 @@ def test_import_analyze_and_compare_in_one_session(tab, shipped, tmp_path):
     assert "(brain-foreign v1.0.0" in report
     shot(tab, "import-2-analyze")
 
-    chosen = compare_on_labelled_set(tab, r"^glioma \(MR\)")
-    assert "brain-foreign" in chosen and "multiclass-brain-mri" in chosen
+    expected = ("brain-foreign", "multiclass-brain-mri")
+    chosen = compare_on_labelled_set(tab, r"^glioma \(MR\)", expected)
+    assert all(model_id in chosen for model_id in expected), chosen
     assert tab.get_by_text(re.compile("DeLong")).count() > 0
     shot(tab, "import-3-compare")
 
@@ -164,7 +166,8 @@ def test_a_multilabel_model_one_finding_at_a_time(tab, shipped, tmp_path):
     go(tab, shipped, "add_model")
     tab.locator("input[type=file]").first.set_input_files(str(multilabel_onnx(tmp_path)))
     settle(tab)
-    assert tab.get_by_text(re.compile("a sigmoid per label")).count() > 0
+    # the file is read a rerun after the upload: wait for what it says (fails after 30 s)
+    tab.get_by_text(re.compile("a sigmoid per label")).first.wait_for(timeout=30_000)
     tab.get_by_role("textbox", name="Labels, in the order of the outputs").fill(FINDINGS)
     archive, labels, film = nih_set(tmp_path)
     uploads = tab.locator("input[type=file]")
@@ -209,7 +212,8 @@ def test_a_multilabel_model_one_finding_at_a_time(tab, shipped, tmp_path):
     assert tab.get_by_text(re.compile(r"Threshold on P\('Mass'\)")).count() == 1
     shot(tab, "multilabel-3-thresholds")
 
-    chosen = compare_on_labelled_set(tab, r"^mass \(CR, DX\)")
-    assert "nih-multi" in chosen and "customcnn-cxr-mass" in chosen
+    expected = ("nih-multi", "customcnn-cxr-mass")
+    chosen = compare_on_labelled_set(tab, r"^mass \(CR, DX\)", expected)
+    assert all(model_id in chosen for model_id in expected), chosen
     assert tab.get_by_text(re.compile("DeLong")).count() > 0
     shot(tab, "multilabel-4-compare")

@@ -49,12 +49,14 @@ def test_class_recall_and_focus_metrics_are_read_where_the_card_keeps_them():
 
 
 def test_the_pointing_gain_is_the_model_hit_rate_over_the_centre_priors():
-    def side(model: float, prior: float) -> dict:
-        return {"model": {"pointing_hit_rate": model}, "centre_prior": {"pointing_hit_rate": prior}}
+    def side(model: int, prior: int) -> dict:  # hits on 13 films; rates as the card rounds them
+        return {
+            "n": 13,
+            "model": {"pointing_hits": model, "pointing_hit_rate": round(model / 13, 4)},
+            "centre_prior": {"pointing_hits": prior, "pointing_hit_rate": round(prior / 13, 4)},
+        }
 
-    localization = {
-        "findings": {"mass": {"validation": side(1 / 13, 3 / 13), "test": side(2 / 13, 1 / 13)}}
-    }
+    localization = {"findings": {"mass": {"validation": side(1, 3), "test": side(2, 1)}}}
     gain, absent = quality_targets(
         [
             {"metric": "pointing_gain_mass", "min": 0.01},
@@ -63,8 +65,8 @@ def test_the_pointing_gain_is_the_model_hit_rate_over_the_centre_priors():
         METRICS,
         localization,
     )
-    assert math.isclose(gain["validation"], -2 / 13) and not gain["met_on_validation"]
-    assert math.isclose(gain["test"], 1 / 13) and gain["met_on_test"]
+    assert gain["validation"] == -2 / 13 and not gain["met_on_validation"]
+    assert gain["test"] == 1 / 13 and gain["met_on_test"]
     assert absent["test"] is None and not absent["met_on_test"]  # no boxes of that finding
     (no_section,) = quality_targets([{"metric": "pointing_gain_mass", "min": 0.01}], METRICS)
     assert no_section["validation"] is None and not no_section["met_on_validation"]

@@ -20,7 +20,9 @@ def test_a_candidate_build_times_the_chain_and_leaves_every_test_side_unscored(
     assert built == [tmp_path / "models" / "customcnn-lung-ct-smoke"]
     card = json.loads((built[0] / "card.json").read_text())
     assert "validation" in card["metrics"] and "test" not in card["metrics"]
-    assert "trust" in card or "calibration" in card  # the trust step ran on validation
+    # the trust step ran, on validation only
+    assert "effect" in card["calibration"] and "ood" in card and "heatmap_check" in card
+    assert set(card["calibration"]["effect"]) == {"validation"}
     assert not (built[0] / "test.csv").exists() and not (built[0] / LEDGER).exists()
     printed = capsys.readouterr().out
     assert "| customcnn-lung-ct-smoke |" in printed and "| not scored |" in printed
@@ -30,3 +32,11 @@ def test_a_candidate_build_times_the_chain_and_leaves_every_test_side_unscored(
 def test_an_unknown_recipe_is_refused_before_any_training(tmp_path):
     with pytest.raises(ValueError, match="no recipes \\['no-such'\\]"):
         build_zoo(only=["no-such"], models_dir=tmp_path, candidate=True)
+
+
+def test_candidates_are_never_built_over_shipped_models(tmp_path):
+    shipped = tmp_path / "models" / "customcnn-lung-ct"
+    shipped.mkdir(parents=True)
+    (shipped / LEDGER).write_text("{}")
+    with pytest.raises(ValueError, match="holds shipped models \\(customcnn-lung-ct\\)"):
+        build_zoo(only=["customcnn-lung-ct"], models_dir=tmp_path / "models", candidate=True)

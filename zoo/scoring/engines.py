@@ -134,8 +134,6 @@ def score_ray(
 
     import ray
 
-    # Ray Data reports every operator's progress at INFO: the run's own line says enough
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
     todo = pending(items, model_ids, out)
     began = time.perf_counter()
     if not todo:
@@ -149,8 +147,13 @@ def score_ray(
             log_to_driver=False,
             configure_logging=False,
         )
+    # Ray Data reports every operator's progress at INFO and draws bars: the run's own line
+    # says enough (both put back afterwards, for a process that uses Ray for more)
+    context, logger = ray.data.DataContext.get_current(), logging.getLogger("ray.data")
+    bars, level = context.enable_progress_bars, logger.level
+    context.enable_progress_bars = False
+    logger.setLevel(logging.WARNING)
     try:
-        ray.data.DataContext.get_current().enable_progress_bars = False
         records = [{"path": item.path, **item.carried} for item in todo]
         # pairs done of the files still to do (a model added to a run): small, usually none
         done = done_keys(out)
@@ -175,13 +178,23 @@ def score_ray(
             runtime_env={"env_vars": {"MEDZOO_INTRA_OP_THREADS": "1"}},
         )
         files_done = 0
-        for table in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
-            write_part(out, table)
-            files_done += len(set(table.column("path").to_pylist()))
-            if progress is not None:
-                elapsed = time.perf_counter() - began
-                progress(files_done, len(todo), files_done / elapsed if elapsed else 0.0)
+        batches = iter(scored.iter_batches(batch_size=None, batch_format="pyarrow"))
+        try:
+            for table in batches:
+                if not table.num_rows:  # every pair of the batch was done already
+                    continue
+                write_part(out, table)
+                files_done += len(set(table.column("path").to_pylist()))
+                if progress is not None:
+                    elapsed = time.perf_counter() - began
+                    progress(files_done, len(todo), files_done / elapsed if elapsed else 0.0)
+        finally:  # a stopped run stops its actors now, not when the iterator is collected
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
     finally:
+        context.enable_progress_bars = bars
+        logger.setLevel(level)
         if started_here:
             ray.shutdown()
     return RunSummary(len(todo), len(items) - len(todo), time.perf_counter() - began)
