@@ -52,6 +52,13 @@ def pending(items: Sequence[InputItem], model_ids: Sequence[str], out: Path) -> 
     return [item for item in items if any((item.path, m) not in done for m in model_ids)]
 
 
+def _report(progress: Progress | None, done: int, total: int, began: float) -> None:
+    """Tell ``progress`` how many files are done, and at what rate since ``began``."""
+    if progress is not None:
+        elapsed = time.perf_counter() - began
+        progress(done, total, done / elapsed if elapsed else 0.0)
+
+
 def score_local(
     items: Sequence[InputItem],
     model_ids: Sequence[str],
@@ -70,10 +77,7 @@ def score_local(
         batch = todo[start : start + batch_size]
         rows = score_batch(batch, model_ids, registry, embeddings=embeddings)
         write_part(out, [r for r in rows if (r["path"], r["model"]) not in done])
-        if progress is not None:
-            elapsed = time.perf_counter() - began
-            finished = start + len(batch)
-            progress(finished, len(todo), finished / elapsed if elapsed else 0.0)
+        _report(progress, start + len(batch), len(todo), began)
     return RunSummary(len(todo), len(items) - len(todo), time.perf_counter() - began)
 
 
@@ -185,9 +189,7 @@ def score_ray(
                     continue
                 write_part(out, table)
                 files_done += len(set(table.column("path").to_pylist()))
-                if progress is not None:
-                    elapsed = time.perf_counter() - began
-                    progress(files_done, len(todo), files_done / elapsed if elapsed else 0.0)
+                _report(progress, files_done, len(todo), began)
         finally:  # a stopped run stops its actors now, not when the iterator is collected
             close = getattr(batches, "close", None)
             if close is not None:
